@@ -1,12 +1,82 @@
-"""paramstat probe (stub: being built)."""
-HELP = "probe (not yet available)"
+"""paramstat probe MODEL --init SCHEME: FM1/FM2 length scales, saturation and gradients per layer."""
+from __future__ import annotations
+
+HELP = "forward/backward one batch through a freshly initialized model: M_j, Var M_j, beta, saturation, gradients"
+DESCRIPTION = (HELP + ". MODEL is a timm name (built with pretrained=False) or a built-in spec: mlp:DxW "
+               "(D hidden layers of width W), mlp:n0,n1,...,nL, cnn[:c1,c2,..], resnet[:B[xC]]. "
+               "M_j = ||act_j||^2/n_j (Hanin & Rolnick 2018), beta = sum of 1/n_j over hidden layers.")
 
 
 def add_arguments(p):
-    pass
+    p.add_argument("model", metavar="MODEL", help="timm name or mlp:DxW, mlp:n0,...,nL, cnn, resnet")
+    p.add_argument("--init", default="default",
+                   help="init scheme from paramstat.init (default, he_normal, he_uniform, xavier_normal, "
+                        "xavier_uniform, lecun_normal, orthogonal, trunc_normal, he_trunc, he_2x, fan_in_1, "
+                        "lsuv, native); default: the model's own init")
+    p.add_argument("--profile", default=None, help="native-init profile (path or name) for --init native")
+    p.add_argument("--act", default="relu", choices=["relu", "tanh", "softsign", "sigmoid", "gelu", "silu"],
+                   help="activation of built-in specs (default relu)")
+    p.add_argument("--data", default="random", choices=["random", "digits", "mnist5k", "shapeset"],
+                   help="inputs: standard normal (default) or training images of a lab data set")
+    p.add_argument("--batch", type=int, default=64, help="batch size (default 64)")
+    p.add_argument("--input-shape", default=None, metavar="C,H,W",
+                   help="input shape for --data random (default: the model's own)")
+    p.add_argument("--seed", type=int, default=0, help="seed for model, init and batch (default 0)")
+    p.add_argument("--json", metavar="PATH", default=None, help="write the result as JSON ('-' = stdout)")
+    p.add_argument("--plots", metavar="DIR", default=None, help="write probe.png into DIR")
+    p.add_argument("--force", action="store_true", help="overwrite existing plot files")
+
+
+def _fmt(x, spec=".3g"):
+    return "-" if x is None or x != x else format(x, spec)
 
 
 def run(args):
+    from pathlib import Path
+
     from ..errors import ParamstatError
 
-    raise ParamstatError("'probe' is not implemented yet")
+    if args.batch < 2:
+        raise ParamstatError("--batch must be >= 2 (Var M_j is over the batch)")
+    shape = None
+    if args.input_shape:
+        try:
+            shape = tuple(int(v) for v in args.input_shape.split(","))
+        except ValueError as err:
+            raise ParamstatError(f"bad --input-shape {args.input_shape!r}", hint="e.g. 3,64,64") from err
+    if args.plots and not Path(args.plots).is_dir():
+        raise ParamstatError("plot folder does not exist", path=args.plots, hint="create it first")
+    import torch
+
+    from ..lab.probe import probe_spec
+
+    torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+    res = probe_spec(args.model, init=args.init, act=args.act, data=args.data, batch=args.batch, seed=args.seed,
+                     profile=args.profile, in_shape=shape)
+    d = res.to_dict()
+    if args.plots:
+        from ..lab.plots import plot_probe
+
+        plot_probe(d, Path(args.plots) / "probe.png", force=args.force)
+    if args.json:
+        from ..report.jsonout import write_json
+
+        write_json(d, args.json)
+        if args.json == "-":
+            return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"probe {args.model}  init={args.init}  data={args.data}  batch={res.batch}  seed={args.seed}")
+    for col in ("#", "layer", "n_j", "M", "Var M", "sd log M/M0", "tiny", "act mean", "act std", "sat",
+                "Var dL/da", "Var dL/dW"):
+        t.add_column(col, justify="left" if col == "layer" else "right")
+    for lp in res.layers:
+        t.add_row(str(lp.index), lp.name, str(lp.width), _fmt(lp.M), _fmt(lp.M_var), _fmt(lp.log_ratio_std, ".2f"),
+                  _fmt(lp.tiny_frac, ".2f"), _fmt(lp.act_mean), _fmt(lp.act_std), _fmt(lp.sat_frac, ".2f"),
+                  _fmt(lp.grad_var), _fmt(lp.wgrad_var))
+    con = Console(width=None if Console().is_terminal else 160)
+    con.print(t)
+    con.print(f"beta = sum 1/n_j = {res.beta:.4g}   M0 = {res.M0:.4g}   "
+              f"M_last/M0 = {res.layers[-2].M / res.M0 if len(res.layers) > 1 else float('nan'):.4g} (last hidden)")
+    return 0

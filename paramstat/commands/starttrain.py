@@ -1,12 +1,99 @@
-"""paramstat starttrain (stub: being built)."""
-HELP = "starttrain (not yet available)"
+"""paramstat starttrain: steps / epochs to a target test accuracy for several inits and seeds."""
+from __future__ import annotations
+
+HELP = "train a small net from several inits and seeds: steps/epochs to a target test accuracy, curves"
+DESCRIPTION = (HELP + ". Architectures: mlp:DxW, mlp:n0,...,nL, cnn[:c1,..], resnet[:B[xC]]; data sets: digits "
+               "(default), mnist5k, shapeset. Same data and batch order for every init of a seed.")
+
+
+def _list(s: str, cast=str):
+    return [cast(v.strip()) for v in s.split(",") if v.strip()]
 
 
 def add_arguments(p):
-    pass
+    p.add_argument("--arch", default="mlp:10x10", help="mlp:DxW, mlp:n0,...,nL, cnn, resnet (default mlp:10x10)")
+    p.add_argument("--act", default="relu", choices=["relu", "tanh", "softsign", "sigmoid", "gelu", "silu"])
+    p.add_argument("--data", default="digits", choices=["digits", "mnist5k", "shapeset"])
+    p.add_argument("--inits", default="he_normal,xavier_uniform",
+                   help="comma-separated init schemes of paramstat.init (default he_normal,xavier_uniform)")
+    p.add_argument("--profile", default=None, help="native-init profile for 'native'")
+    p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
+    p.add_argument("--target", type=float, default=0.2, help="target test accuracy (default 0.2)")
+    p.add_argument("--epochs", type=float, default=10, help="epochs per run (default 10)")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=0.01)
+    p.add_argument("--optim", default="sgd", choices=["sgd", "adam"], help="sgd (momentum 0.9, default) or adam")
+    p.add_argument("--n-train", type=int, default=None, help="training images (default: the whole split)")
+    p.add_argument("--eval-every", type=int, default=None, help="steps between test evaluations (default 1/4 epoch)")
+    p.add_argument("--stop-at-target", action="store_true", help="stop each run when it reaches the target")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    p.add_argument("--json", metavar="PATH", default=None, help="write the result as JSON ('-' = stdout)")
+    p.add_argument("--plots", metavar="DIR", default=None, help="write curves.png into DIR")
+    p.add_argument("--force", action="store_true", help="overwrite existing plot files")
+
+
+def _fmt(x, spec=".3g"):
+    return "-" if x is None else format(x, spec)
 
 
 def run(args):
+    from pathlib import Path
+
     from ..errors import ParamstatError
 
-    raise ParamstatError("'starttrain' is not implemented yet")
+    inits = _list(args.inits)
+    try:
+        seeds = _list(args.seeds, int)
+    except ValueError as err:
+        raise ParamstatError(f"bad --seeds {args.seeds!r}", hint="comma-separated integers, e.g. 0,1,2") from err
+    if not inits or not seeds:
+        raise ParamstatError("need at least one init and one seed")
+    if not 0 < args.target <= 1:
+        raise ParamstatError(f"--target must be in (0, 1] (got {args.target})")
+    if args.epochs <= 0 or args.batch_size < 1 or args.lr <= 0:
+        raise ParamstatError("--epochs, --batch-size and --lr must be positive")
+    if args.plots and not Path(args.plots).is_dir():
+        raise ParamstatError("plot folder does not exist", path=args.plots, hint="create it first")
+    from ..init.classic import canonical
+
+    for i in inits:
+        canonical(i)
+    if "native" in inits and not args.profile:
+        raise ParamstatError("init 'native' needs --profile")
+    import torch
+
+    from ..lab.train import start_train
+    from ..report.progress import track
+
+    torch.set_num_threads(max(1, args.threads))
+    res = start_train(args.arch, act=args.act, data=args.data, inits=inits, seeds=seeds, target=args.target,
+                      epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, optim=args.optim,
+                      n_train=args.n_train, eval_every=args.eval_every, profile=args.profile,
+                      stop_at_target=args.stop_at_target, progress=lambda it, n, d: track(it, n, d))
+    d = res.to_dict()
+    if args.plots:
+        from ..lab.plots import plot_curves
+
+        plot_curves(d, Path(args.plots) / "curves.png", force=args.force)
+    if args.json:
+        from ..report.jsonout import write_json
+
+        write_json(d, args.json)
+        if args.json == "-":
+            return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    c = res.config
+    t = Table(title=f"starttrain {c['arch']} {c['act']} on {c['data']} (n_train={c['n_train']}, "
+                    f"{c['optim']} lr={c['lr']}, batch {c['batch_size']}, {c['epochs']} epochs, target {c['target']})")
+    for col in ("init", "runs", "reached", "median steps", "median epochs", "final acc (mean ± sd)"):
+        t.add_column(col, justify="left" if col == "init" else "right")
+    for s in res.summary():
+        t.add_row(s["init"], str(s["runs"]), str(s["reached"]), _fmt(s["median_steps"], ".0f"),
+                  _fmt(s["median_epochs"], ".2f"), f"{s['mean_final_acc']:.3f} ± {s['std_final_acc']:.3f}")
+    con = Console(width=None if Console().is_terminal else 140)
+    con.print(t)
+    if any(r.diverged for r in res.runs):
+        con.print("diverged (non-finite loss): " + ", ".join(f"{r.init}/seed {r.seed}" for r in res.runs if r.diverged))
+    return 0

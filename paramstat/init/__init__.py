@@ -1,0 +1,126 @@
+"""Inits: classic schemes, LSUV, and architecture-native sampling from a fitted profile.
+
+    apply_init(module, scheme, *, seed=0, data=None, profile=None, **kw) -> dict   (in place)
+    lsuv_(module, data, tol=0.1, max_iter=10, ...) -> LSUVReport
+    native_(module, profile, seed=0, ...) -> NativeReport
+    fit_profile(sources, ...) -> dict                                               (profile JSON)
+
+Heavy imports (torch) happen inside the functions' modules; importing this package is cheap.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["apply_init", "lsuv_", "native_", "fit_profile", "SCHEMES"]
+
+SCHEMES = (
+    "default", "xavier_normal", "xavier_uniform", "kaiming_normal", "kaiming_uniform",
+    "kaiming_normal_fan_out", "lecun_normal", "orthogonal", "trunc_normal", "he_trunc", "he_2x",
+    "fan_in_1", "lsuv", "native",
+)
+
+
+def apply_init(module, scheme: str, *, seed: int = 0, data=None, profile=None, **kw) -> dict[str, Any]:
+    """Re-initialise ``module`` in place with ``scheme``; return a per-parameter report.
+
+    Classic schemes (see paramstat.init.classic) fill the weights of conv, linear and attention
+    projections (fused q/k/v blocks each on their own); **biases are set to 0**, norm layers to
+    weight 1 / bias 0; embeddings, positional embeddings and other parameters keep the module's own
+    init (listed as 'kept'). 'default' changes nothing (the module's own init from construction;
+    pass reset=True to call each submodule's reset_parameters()). 'lsuv' needs ``data`` (a batch of
+    >= 16 inputs; kw: tol, max_iter, keep_zero) and 'native' needs ``profile`` (path or dict; kw: see
+    native_). Deterministic for a seed (a private torch.Generator; global RNG untouched, except
+    reset_parameters for 'default').
+
+    Returns {"scheme", "seed", "params": {name: {"role", "action", "shape", "std"}}, ...} and for
+    lsuv/native the scheme's own report under "lsuv" / "native".
+    """
+    import torch
+
+    from . import classic
+    from .layers import weight_slots
+
+    scheme = classic.canonical(scheme)
+    out: dict[str, Any] = {"scheme": scheme, "seed": seed, "params": {}}
+    if scheme == "default":
+        if kw.get("reset"):
+            torch.manual_seed(seed)
+            for m in module.modules():
+                if hasattr(m, "reset_parameters"):
+                    m.reset_parameters()
+        _describe(module, out, action="default")
+        return out
+    if scheme == "native":
+        if profile is None:
+            from ..errors import ParamstatError
+
+            raise ParamstatError("scheme 'native' needs a profile", hint="pass profile=<profile.json or dict>")
+        from .native import native_
+
+        rep = native_(module, profile, seed=seed, **kw)
+        out["native"] = rep.as_dict()
+        _describe(module, out, action="native")
+        return out
+    if scheme == "lsuv":
+        from .lsuv import lsuv_
+
+        rep = lsuv_(module, data, seed=seed, **kw)
+        out["lsuv"] = rep.as_dict()
+        _describe(module, out, action="lsuv")
+        return out
+    g = torch.Generator().manual_seed(seed)
+    slots, others = weight_slots(module)
+    for s in slots:
+        if s.role in ("embedding", "positional"):
+            continue
+        classic.init_tensor(s.tensor, scheme, g)
+    with torch.no_grad():
+        for _, p, role in others:
+            if role in ("bias", "norm_bias"):
+                p.zero_()
+            elif role == "norm_weight":
+                p.fill_(1.0)
+    _describe(module, out, action=scheme)
+    return out
+
+
+def _describe(module, out: dict, action: str) -> None:
+    from .layers import weight_slots
+
+    slots, others = weight_slots(module)
+    for s in slots:
+        t = s.tensor
+        act = "kept" if s.role in ("embedding", "positional") and action not in ("native",) else action
+        out["params"][s.name] = {"role": s.role, "action": act, "shape": list(t.shape),
+                                 "fan_in": s.fan_in, "fan_out": s.fan_out, "std": float(t.float().std())
+                                 if t.numel() > 1 else 0.0}
+    for name, p, role in others:
+        if action in ("default", "native"):
+            act = action
+        elif action == "lsuv":
+            act = "zeros" if role == "bias" else "kept"
+        else:
+            act = {"bias": "zeros", "norm_bias": "zeros", "norm_weight": "ones"}.get(role, "kept")
+        out["params"][name] = {"role": role, "action": act, "shape": list(p.shape),
+                               "std": float(p.detach().float().std()) if p.numel() > 1 else 0.0}
+
+
+def lsuv_(module, data, tol: float = 0.1, max_iter: int = 10, **kw):
+    """See paramstat.init.lsuv.lsuv_."""
+    from .lsuv import lsuv_ as _l
+
+    return _l(module, data, tol=tol, max_iter=max_iter, **kw)
+
+
+def native_(module, profile, seed: int = 0, **kw):
+    """See paramstat.init.native.native_."""
+    from .native import native_ as _n
+
+    return _n(module, profile, seed=seed, **kw)
+
+
+def fit_profile(sources, **kw):
+    """See paramstat.init.profile.fit_profile."""
+    from .profile import fit_profile as _f
+
+    return _f(sources, **kw)

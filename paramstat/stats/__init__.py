@@ -1,0 +1,16 @@
+"""Statistics engine: pure functions on numpy arrays, results as dataclasses with ``to_dict()``.
+
+Modules: ``bits`` (bit-level monobit + runs tests for every bit position), ``runs`` (Wald–Wolfowitz),
+``moments`` (plain and robust), ``fits`` (distribution families ranked by BIC), ``signatures``
+(distance to known initializers), ``spectral`` (Marchenko–Pastur, spikes, shuffle distance).
+Never prints, never reads files.
+"""
+from .bits import BitTests, bit_groups, bit_tests, bit_tests_from_counts, layer_type_table
+from .moments import Moments, moments
+from .runs import RunsResult, axis_runs, pooled_runs, runs_test, runs_z_from_counts, value_runs
+
+__all__ = [
+    "BitTests", "bit_groups", "bit_tests", "bit_tests_from_counts", "layer_type_table",
+    "Moments", "moments",
+    "RunsResult", "axis_runs", "pooled_runs", "runs_test", "runs_z_from_counts", "value_runs",
+]

@@ -1,0 +1,296 @@
+"""One fused pass over a pair of same-shape tensors: every exact (full-data) pairwise sum at once.
+
+For each pair (x_i from A, y_i from B), finite pairs only, accumulated in float64:
+  shifted power sums  S_k(A) = sum (x - s_a)^k, S_k(B) = sum (y - s_b)^k, k = 1..4
+  (s = a shift near the mean, from the subsample: keeps the central moments stable),
+  cross sum  C = sum (x - s_a)(y - s_b);  raw  sum x^2, sum y^2, sum x*y, sum (y - x)^2;
+  max |y - x|; #(x == y);  and on the stored bits u_a, u_b:
+  #(u_a == u_b), byte histograms of u_a ^ u_b (-> per-bit flip counts), OR of all u_a / u_b
+  (bits ever set: a bf16 history of an fp32 tensor shows as 16 low bits never set).
+
+Fast path: numba (compiled once, cached on disk), chunks in parallel, no temporaries: peak memory is the
+two input arrays. 16-bit dtypes go through a 65,536-entry float table (bf16/fp16 -> float32).
+Fallback: numpy on chunks of 1M elements (same sums, a few temporaries of chunk size).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..dtypes import as_float
+
+CHUNK = 1 << 20
+_NACC = 16  # accumulator slots, see _ACC_NAMES
+_ACC_NAMES = ("s1a", "s2a", "s3a", "s4a", "s1b", "s2b", "s3b", "s4b", "cab", "xx", "yy", "xy", "dd")
+
+
+@dataclass
+class PairSums:
+    n: int                 # elements
+    n_finite: int          # pairs where both values are finite (the sums run over these)
+    shift_a: float
+    shift_b: float
+    s1a: float
+    s2a: float
+    s3a: float
+    s4a: float
+    s1b: float
+    s2b: float
+    s3b: float
+    s4b: float
+    cab: float
+    xx: float
+    yy: float
+    xy: float
+    dd: float
+    max_abs_diff: float
+    n_value_equal: int     # x == y (finite pairs; -0 == +0)
+    n_bits_equal: int      # stored bits equal (None-like -1 when the dtypes differ)
+    flips: np.ndarray | None  # per bit position (0 = LSB): how many elements flipped it; None if dtypes differ
+    or_a: int              # OR over all stored words of A (which bits are ever set)
+    or_b: int
+
+
+def _table(dtype: str) -> np.ndarray:
+    u = np.arange(65536, dtype=np.uint16)
+    if dtype == "bfloat16":
+        return as_float(u, "bfloat16").astype(np.float32)
+    return u.view(np.float16).astype(np.float32)
+
+
+_TABLES: dict[str, np.ndarray] = {}
+
+
+def table(dtype: str) -> np.ndarray:
+    if dtype not in _TABLES:
+        _TABLES[dtype] = _table(dtype)
+    return _TABLES[dtype]
+
+
+# ----------------------------------------------------------------------------------------- numba path
+_kernels = None
+_kernel_error: str | None = None
+
+
+def _build():
+    import numba as nb
+
+    @nb.njit(cache=True, nogil=True)
+    def _range(va, vb, ua, ub, ta, tb, use_table, lo, hi, sa, sb, nbytes, acc, hist, cnt, ors, maxd):
+        s1a = s2a = s3a = s4a = s1b = s2b = s3b = s4b = 0.0
+        cab = xx = yy = xy = dd = 0.0
+        md = 0.0
+        nfin = 0
+        neq = 0
+        nbeq = 0
+        ora = np.uint64(0)
+        orb = np.uint64(0)
+        for i in range(lo, hi):
+            if use_table:
+                x = np.float64(ta[ua[i]])
+                y = np.float64(tb[ub[i]])
+            else:
+                x = np.float64(va[i])
+                y = np.float64(vb[i])
+            wa = np.uint64(ua[i])
+            wb = np.uint64(ub[i])
+            ora |= wa
+            orb |= wb
+            w = wa ^ wb
+            if w == 0:
+                nbeq += 1
+            else:
+                for k in range(nbytes):
+                    hist[k, (w >> np.uint64(8 * k)) & np.uint64(255)] += 1
+            if not (np.isfinite(x) and np.isfinite(y)):
+                continue
+            nfin += 1
+            d = y - x
+            if d == 0.0:
+                neq += 1
+            ad = abs(d)
+            if ad > md:
+                md = ad
+            p = x - sa
+            q = y - sb
+            p2 = p * p
+            q2 = q * q
+            s1a += p
+            s2a += p2
+            s3a += p2 * p
+            s4a += p2 * p2
+            s1b += q
+            s2b += q2
+            s3b += q2 * q
+            s4b += q2 * q2
+            cab += p * q
+            xx += x * x
+            yy += y * y
+            xy += x * y
+            dd += d * d
+        acc[0] += s1a
+        acc[1] += s2a
+        acc[2] += s3a
+        acc[3] += s4a
+        acc[4] += s1b
+        acc[5] += s2b
+        acc[6] += s3b
+        acc[7] += s4b
+        acc[8] += cab
+        acc[9] += xx
+        acc[10] += yy
+        acc[11] += xy
+        acc[12] += dd
+        cnt[0] += nfin
+        cnt[1] += neq
+        cnt[2] += nbeq
+        ors[0] |= ora
+        ors[1] |= orb
+        if md > maxd[0]:
+            maxd[0] = md
+
+    @nb.njit(cache=True, parallel=True)
+    def _run(va, vb, ua, ub, ta, tb, use_table, sa, sb, nbytes, nchunks):
+        n = ua.size
+        acc = np.zeros((nchunks, _NACC), dtype=np.float64)
+        hist = np.zeros((nchunks, 8, 256), dtype=np.int64)
+        cnt = np.zeros((nchunks, 3), dtype=np.int64)
+        ors = np.zeros((nchunks, 2), dtype=np.uint64)
+        maxd = np.zeros((nchunks, 1), dtype=np.float64)
+        step = (n + nchunks - 1) // nchunks
+        for c in nb.prange(nchunks):
+            lo = c * step
+            hi = min(n, lo + step)
+            if lo < hi:
+                _range(va, vb, ua, ub, ta, tb, use_table, lo, hi, sa, sb, nbytes, acc[c], hist[c], cnt[c],
+                       ors[c], maxd[c])
+        return acc, hist, cnt, ors, maxd
+
+    return _run
+
+
+def get_kernel():
+    """The compiled kernel, or None when numba is unavailable (numpy fallback)."""
+    global _kernels, _kernel_error
+    if os.environ.get("PARAMSTAT_NO_NUMBA") == "1":
+        return None
+    if _kernels is None and _kernel_error is None:
+        try:
+            _kernels = _build()
+        except Exception as exc:  # noqa: BLE001 - numba missing or broken
+            _kernel_error = f"{type(exc).__name__}: {exc}"
+    return _kernels
+
+
+# ------------------------------------------------------------------------------------------ helpers
+_UINT = {2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+def _bits(arr: np.ndarray, dtype: str) -> np.ndarray:
+    a = np.ascontiguousarray(arr).reshape(-1)
+    if dtype == "bfloat16":
+        return a.view(np.uint16)
+    return a.view(_UINT[a.dtype.itemsize])
+
+
+def _flips_from_hist(hist: np.ndarray, nbytes: int) -> np.ndarray:
+    """hist[k, v] = #elements whose xor has byte k == v  ->  flips per bit position (8*nbytes)."""
+    bits = ((np.arange(256)[:, None] >> np.arange(8)[None, :]) & 1).astype(np.int64)
+    out = np.zeros(8 * nbytes, dtype=np.int64)
+    for k in range(nbytes):
+        out[8 * k: 8 * k + 8] = hist[k] @ bits
+    return out
+
+
+def _common_values(ra, da, rb, db):
+    """(va, vb, ua, ub, same_dtype): values in a common float dtype and the bit words to XOR."""
+    same = da == db
+    if same:
+        ua, ub = _bits(ra, da), _bits(rb, db)
+        if da in ("bfloat16", "float16"):
+            return None, None, ua, ub, True
+        va = np.ascontiguousarray(ra).reshape(-1)
+        vb = np.ascontiguousarray(rb).reshape(-1)
+        return va, vb, ua, ub, True
+    wide = np.float64 if "float64" in (da, db) else np.float32
+    va = np.ascontiguousarray(as_float(ra, da), dtype=wide).reshape(-1)
+    vb = np.ascontiguousarray(as_float(rb, db), dtype=wide).reshape(-1)
+    return va, vb, _bits(va, str(va.dtype)), _bits(vb, str(vb.dtype)), False
+
+
+def pair_sums(ra: np.ndarray, da: str, rb: np.ndarray, db: str, shift_a: float = 0.0, shift_b: float = 0.0,
+              use_numba: bool | None = None) -> PairSums:
+    """All exact pairwise sums of one tensor pair (stored arrays + dtype names, same number of elements)."""
+    va, vb, ua, ub, same = _common_values(ra, da, rb, db)
+    n = ua.size
+    if vb is not None and vb.size != n or ub.size != n:
+        raise ValueError("pair_sums: the two tensors have different sizes")
+    nbytes = ua.dtype.itemsize
+    use_table = va is None
+    kern = get_kernel() if use_numba in (None, True) else None
+    if use_numba is True and kern is None:
+        raise RuntimeError(f"numba kernel unavailable: {_kernel_error}")
+    if kern is not None and n >= 1:
+        ta = table(da) if use_table else np.zeros(1, np.float32)
+        tb = table(db) if use_table else np.zeros(1, np.float32)
+        va_ = va if va is not None else np.zeros(1, np.float32)
+        vb_ = vb if vb is not None else np.zeros(1, np.float32)
+        nchunks = max(1, min(4 * (os.cpu_count() or 1), n // (1 << 18) or 1))
+        acc, hist, cnt, ors, maxd = kern(va_, vb_, ua, ub, ta, tb, use_table, float(shift_a), float(shift_b),
+                                     nbytes, nchunks)
+        acc = acc.sum(axis=0)
+        hist = hist.sum(axis=0)
+        n_fin, n_eq, n_beq = (int(cnt[:, j].sum()) for j in range(3))
+        or_a = int(np.bitwise_or.reduce(ors[:, 0]))
+        or_b = int(np.bitwise_or.reduce(ors[:, 1]))
+        md = float(maxd.max())
+    else:
+        acc, hist, n_fin, n_eq, n_beq, or_a, or_b, md = _numpy_sums(va, vb, ua, ub, da, db, use_table,
+                                                                     shift_a, shift_b)
+    flips = _flips_from_hist(hist, nbytes) if same else None
+    return PairSums(n, n_fin, float(shift_a), float(shift_b), *(float(v) for v in acc[:13]),
+                    max_abs_diff=md, n_value_equal=n_eq, n_bits_equal=n_beq if same else -1, flips=flips,
+                    or_a=or_a, or_b=or_b)
+
+
+def _numpy_sums(va, vb, ua, ub, da, db, use_table, sa, sb):
+    n = ua.size
+    nbytes = ua.dtype.itemsize
+    acc = np.zeros(_NACC, dtype=np.float64)
+    hist = np.zeros((8, 256), dtype=np.int64)
+    n_fin = n_eq = n_beq = 0
+    or_a = or_b = 0
+    md = 0.0
+    for lo in range(0, n, CHUNK):
+        hi = min(n, lo + CHUNK)
+        wa, wb = ua[lo:hi], ub[lo:hi]
+        if use_table:
+            x = table(da)[wa].astype(np.float64)
+            y = table(db)[wb].astype(np.float64)
+        else:
+            x = va[lo:hi].astype(np.float64)
+            y = vb[lo:hi].astype(np.float64)
+        or_a |= int(np.bitwise_or.reduce(wa)) if wa.size else 0
+        or_b |= int(np.bitwise_or.reduce(wb)) if wb.size else 0
+        w = wa ^ wb
+        n_beq += int(np.count_nonzero(w == 0))
+        wz = w[w != 0]
+        by = wz.view(np.uint8).reshape(-1, nbytes)
+        for k in range(nbytes):
+            hist[k] += np.bincount(by[:, k], minlength=256)
+        fin = np.isfinite(x) & np.isfinite(y)
+        if not fin.all():
+            x, y = x[fin], y[fin]
+        n_fin += x.size
+        d = y - x
+        n_eq += int(np.count_nonzero(d == 0))
+        if d.size:
+            md = max(md, float(np.abs(d).max()))
+        p, q = x - sa, y - sb
+        p2, q2 = p * p, q * q
+        acc += [p.sum(), p2.sum(), (p2 * p).sum(), (p2 * p2).sum(), q.sum(), q2.sum(), (q2 * q).sum(),
+                (q2 * q2).sum(), (p * q).sum(), (x * x).sum(), (y * y).sum(), (x * y).sum(), (d * d).sum(),
+                0.0, 0.0, 0.0]
+    return acc, hist, n_fin, n_eq, n_beq, or_a, or_b, md

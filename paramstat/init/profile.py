@@ -1,0 +1,377 @@
+"""Fit a "native" weight profile on trained checkpoints: per role a family and scale laws.
+
+Per tensor (values x, role from `layers.state_dict_entries`): loc = mean(x), scale = std(x), and the
+shape of the standardised values z = (x - loc)/scale by maximum likelihood on a seeded subsample
+(<= 20k values): generalized normal beta (scipy gennorm, loc 0: beta 2 normal, 1 Laplace, large ->
+uniform) and Student-t df (scipy t, loc 0). The role's family is the one with the larger summed
+log-likelihood (same number of parameters, so also the smaller BIC).
+
+Per role, least squares on the role's tensors (Profile schema v1, `law`):
+
+    log(scale) = a + b*log(fan_in) + c*log(fan_out) + d*rel_depth + e*log(kernel)
+    log(shape) = same features          loc = same features (linear, not logged)
+
+A feature enters only if it varies across the role's tensors and there are >= 3 tensors per
+coefficient (order: log_fan_in, rel_depth, log_fan_out, log_kernel). Each law stores its coefficients,
+the features' fitted range, R^2 and the residual std. Prediction clamps features to the fitted range;
+beyond the fan_in range the scale follows Var ~ 1/fan_in (the variance-preserving law of Glorot/He),
+and the entry is flagged 'extrapolated'.
+
+Conv kernels k x k (roles conv, dwconv): the k^2 x k^2 covariance of the filters' spatial entries,
+each tensor standardised, pooled over tensors and normalised to mean diagonal 1 (Trockman et al.,
+ICLR 2023, "Understanding the Covariance Structure of Convolutional Filters").
+"""
+from __future__ import annotations
+
+import datetime
+import hashlib
+import math
+import os
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+PROFILE_FORMAT = "paramstat-profile"
+PROFILE_VERSION = 1
+FEATURES = ("log_fan_in", "rel_depth", "log_fan_out", "log_kernel")
+FAMILIES = ("gennorm", "t")
+SUBSAMPLE = 20_000
+SKIP_ROLES = ("other",)
+
+
+@dataclass
+class TensorFit:
+    name: str
+    source: str
+    role: str
+    n: int
+    fan_in: int
+    fan_out: int
+    kernel: int
+    rel_depth: float
+    loc: float
+    scale: float
+    gennorm_beta: float
+    gennorm_ll: float
+    t_df: float
+    t_ll: float
+    ks_d: float = float("nan")   # KS D of z against the role's chosen family at this tensor's shape
+
+    def features(self) -> dict[str, float]:
+        return {"log_fan_in": math.log(self.fan_in), "rel_depth": self.rel_depth,
+                "log_fan_out": math.log(self.fan_out), "log_kernel": math.log(self.kernel)}
+
+
+def _subsample(x: np.ndarray, key: str, n: int = SUBSAMPLE) -> np.ndarray:
+    x = x.reshape(-1)
+    if x.size <= n:
+        return x
+    rng = np.random.default_rng(zlib.crc32(key.encode()))
+    return x[rng.choice(x.size, n, replace=False)]
+
+
+def shape_fits(z: np.ndarray) -> tuple[float, float, float, float]:
+    """MLE of gennorm beta and t df on standardised values (loc fixed 0, scale free):
+    (beta, loglik_gennorm, df, loglik_t). Swap point for paramstat.stats.fits.fit_families."""
+    from scipy import stats
+
+    beta, _, sg = stats.gennorm.fit(z, floc=0)
+    llg = float(np.sum(stats.gennorm.logpdf(z, beta, 0, sg)))
+    df, _, st = stats.t.fit(z, floc=0)
+    llt = float(np.sum(stats.t.logpdf(z, df, 0, st)))
+    return float(beta), llg, float(min(df, 1e4)), llt
+
+
+def fit_tensor(name: str, x: np.ndarray, role: str, fan_in: int, fan_out: int, kernel: int,
+               rel_depth: float, source: str = "") -> TensorFit | None:
+    x = np.asarray(x, dtype=np.float64)
+    if x.size < 8:
+        return None
+    loc, scale = float(x.mean()), float(x.std())
+    if not scale > 0 or not np.isfinite(scale):
+        return None
+    z = (_subsample(x, name) - loc) / scale
+    beta, llg, df, llt = shape_fits(z)
+    return TensorFit(name, source, role, int(x.size), int(fan_in), int(fan_out), int(kernel), float(rel_depth),
+                     loc, scale, beta, llg, df, llt)
+
+
+def lstsq_law(rows: list[dict[str, float]], y: np.ndarray, log_target: bool) -> dict:
+    """y ~ a + sum_f coef_f * feature_f by least squares, features chosen as the module doc says."""
+    y = np.asarray(y, dtype=np.float64)
+    n = len(y)
+    ranges = {f: [min(r[f] for r in rows), max(r[f] for r in rows)] for f in FEATURES}
+    used: list[str] = []
+    for f in FEATURES:
+        lo, hi = ranges[f]
+        if hi - lo > 1e-9 and n >= 3 * (len(used) + 2):
+            trial = used + [f]
+            X = np.column_stack([np.ones(n)] + [[r[g] for r in rows] for g in trial])
+            if np.linalg.matrix_rank(X) == X.shape[1]:
+                used = trial
+    X = np.column_stack([np.ones(n)] + [[r[g] for r in rows] for g in used])
+    coef, *_ = np.linalg.lstsq(X, y, rcond=None)
+    resid = y - X @ coef
+    ss_tot = float(np.sum((y - y.mean()) ** 2))
+    dof = max(1, n - X.shape[1])
+    return {
+        "target": "log" if log_target else "linear",
+        "intercept": float(coef[0]),
+        "coef": {f: float(c) for f, c in zip(used, coef[1:])},
+        "range": ranges,
+        "r2": (1.0 - float(np.sum(resid ** 2)) / ss_tot) if ss_tot > 1e-300 else None,
+        "resid_std": float(np.sqrt(np.sum(resid ** 2) / dof)) if n > X.shape[1] else 0.0,
+        "n": n,
+    }
+
+
+def predict(law: dict, feats: dict[str, float], fan_in_law: float | None = None) -> tuple[float, bool]:
+    """Evaluate a law at ``feats`` (clamped to the fitted range). For a log law with ``fan_in_law``
+    (e.g. -0.5 for scale), the part of log_fan_in beyond the range adds fan_in_law * excess.
+    Returns (value on the law's own scale, extrapolated?)."""
+    v = law["intercept"]
+    extrap = False
+    for f, c in law["coef"].items():
+        lo, hi = law["range"][f]
+        x = feats[f]
+        xc = min(max(x, lo), hi)
+        extrap |= abs(xc - x) > 1e-9
+        v += c * xc
+    lo, hi = law["range"]["log_fan_in"]
+    x = feats["log_fan_in"]
+    if fan_in_law is not None and (x < lo - 1e-9 or x > hi + 1e-9):
+        extrap = True
+        v += fan_in_law * (x - min(max(x, lo), hi))
+    return v, extrap
+
+
+def spatial_cov(tensors: list[np.ndarray]) -> dict[str, dict]:
+    """Pooled, normalised k^2 x k^2 covariance of the spatial entries of conv filters, per k."""
+    acc: dict[int, list] = {}
+    for w in tensors:
+        if w.ndim != 4 or w.shape[2] != w.shape[3] or w.shape[2] < 2:
+            continue
+        k = int(w.shape[2])
+        f = w.reshape(-1, k * k).astype(np.float64)
+        sd = f.std()
+        if not sd > 0:
+            continue
+        f = (f - f.mean()) / sd
+        c = f.T @ f
+        s = acc.setdefault(k, [np.zeros((k * k, k * k)), 0])
+        s[0] += c
+        s[1] += f.shape[0]
+    out = {}
+    for k, (c, n) in sorted(acc.items()):
+        cov = c / n
+        cov = cov / np.mean(np.diag(cov))
+        out[str(k)] = {"cov": np.round(cov, 5).tolist(), "n_filters": int(n)}
+    return out
+
+
+def _ks_family(z: np.ndarray, family: str, shape: float) -> float:
+    from scipy import stats
+
+    d = unit_dist(family, shape)
+    return float(stats.kstest(z, d.cdf).statistic)
+
+
+def unit_dist(family: str, shape: float):
+    """The family at ``shape`` scaled to mean 0, variance 1 (a frozen scipy distribution)."""
+    from scipy import stats
+    from scipy.special import gammaln
+
+    if family == "gennorm":
+        a = math.exp(0.5 * (gammaln(1.0 / shape) - gammaln(3.0 / shape)))
+        return stats.gennorm(shape, 0, a)
+    if family == "t":
+        df = max(shape, 2.05)
+        return stats.t(df, 0, math.sqrt((df - 2.0) / df))
+    raise ValueError(family)
+
+
+def fit_entries(entries: list[tuple[str, object]], progress=None) -> tuple[list[TensorFit], dict[str, list]]:
+    """Per-tensor fits for (source_label, Entry) pairs; also collects conv kernels per role."""
+    fits: list[TensorFit] = []
+    kernels: dict[str, list] = {}
+    it = entries if progress is None else progress(entries)
+    for src, e in it:
+        if e.role in SKIP_ROLES:
+            continue
+        tf = fit_tensor(e.name, e.values, e.role, e.fan_in, e.fan_out, e.kernel, e.rel_depth, src)
+        if tf is None:
+            continue
+        fits.append(tf)
+        if e.role in ("conv", "dwconv") and np.ndim(e.values) == 4 and e.kernel > 1:
+            kernels.setdefault(e.role, []).append(np.asarray(e.values))
+    return fits, kernels
+
+
+def build_profile(fits: list[TensorFit], kernels: dict[str, list], sources: list[dict],
+                  entries_by_name: dict | None = None) -> dict:
+    """Assemble the profile JSON from per-tensor fits."""
+    from .. import __version__
+
+    roles: dict[str, dict] = {}
+    by_role: dict[str, list[TensorFit]] = {}
+    for f in fits:
+        by_role.setdefault(f.role, []).append(f)
+    for role, fs in sorted(by_role.items()):
+        llg = sum(f.gennorm_ll for f in fs)
+        llt = sum(f.t_ll for f in fs)
+        family = "gennorm" if llg >= llt else "t"
+        rows = [f.features() for f in fs]
+        shapes = np.array([f.gennorm_beta if family == "gennorm" else f.t_df for f in fs])
+        shapes = np.clip(shapes, 0.3, 1e3) if family == "gennorm" else np.clip(shapes, 2.05, 1e3)
+        scale_law = lstsq_law(rows, np.log([f.scale for f in fs]), True)
+        shape_law = lstsq_law(rows, np.log(shapes), True)
+        loc_law = lstsq_law(rows, np.array([f.loc for f in fs]), False)
+        ksd = []
+        for f, s in zip(fs, shapes):
+            if entries_by_name is not None and (f.source, f.name) in entries_by_name:
+                x = np.asarray(entries_by_name[(f.source, f.name)].values, dtype=np.float64)
+                z = (_subsample(x, f.name) - f.loc) / f.scale
+                f.ks_d = _ks_family(z, family, float(s))
+                ksd.append(f.ks_d)
+        entry = {
+            "family": family,
+            "family_loglik": {"gennorm": llg, "t": llt},
+            "n_tensors": len(fs),
+            "n_values": int(sum(f.n for f in fs)),
+            "scale_law": scale_law,
+            "shape_law": shape_law,
+            "loc_law": loc_law,
+            "quality": {
+                "scale_r2": scale_law["r2"], "scale_resid_std": scale_law["resid_std"],
+                "ks_d_median": float(np.median(ksd)) if ksd else None,
+                "ks_d_max": float(np.max(ksd)) if ksd else None,
+            },
+            "tensors": [{"source": f.source, "name": f.name, "n": f.n, "fan_in": f.fan_in, "fan_out": f.fan_out,
+                         "kernel": f.kernel, "rel_depth": round(f.rel_depth, 4), "loc": f.loc, "scale": f.scale,
+                         "shape": float(s), "ks_d": f.ks_d} for f, s in zip(fs, shapes)],
+        }
+        if role in kernels:
+            entry["spatial_cov"] = spatial_cov(kernels[role])
+        roles[role] = entry
+    return {
+        "format": PROFILE_FORMAT,
+        "version": PROFILE_VERSION,
+        "law": "log(scale) = a + b*log(fan_in) + c*log(fan_out) + d*rel_depth + e*log(kernel); "
+               "log(shape) and loc likewise (loc linear); scale = std of the tensor; shape = gennorm beta or "
+               "t df of the standardised values; features clamped to their fitted range, beyond the fan_in "
+               "range Var ~ 1/fan_in",
+        "provenance": {
+            "sources": sources,
+            "paramstat_version": __version__,
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "subsample": SUBSAMPLE,
+        },
+        "roles": roles,
+    }
+
+
+def sha256_file(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def read_state_dict(source) -> tuple[dict, dict]:
+    """(name -> numpy array, provenance) from a .safetensors / torch file (weights_only) / nn.Module / dict."""
+    from ..errors import ParamstatError
+
+    if isinstance(source, dict):
+        return {k: np.asarray(v) for k, v in source.items()}, {"source": "<dict>"}
+    if hasattr(source, "state_dict"):
+        sd = {k: v.detach().float().numpy() for k, v in source.state_dict().items() if v.is_floating_point()}
+        return sd, {"source": f"<module {type(source).__name__}>"}
+    path = os.fspath(source)
+    if not os.path.exists(path):
+        raise ParamstatError("no such file", path=path, hint="give a .safetensors, .pt/.pth/.bin file")
+    prov = {"source": path, "sha256": sha256_file(path), "bytes": os.path.getsize(path)}
+    if path.endswith(".safetensors"):
+        from safetensors.numpy import load_file
+
+        try:
+            return load_file(path), prov | {"format": "safetensors"}
+        except Exception:  # bf16 has no numpy dtype: go through torch
+            from safetensors.torch import load_file as tload
+
+            return {k: v.float().numpy() for k, v in tload(path).items() if v.is_floating_point()}, \
+                prov | {"format": "safetensors"}
+    import torch
+
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise ParamstatError(f"cannot read as a torch file with weights_only=True ({type(err).__name__})",
+                             path=path, hint="fit reads plain state_dicts only") from err
+    for key in ("state_dict", "model", "model_state_dict"):
+        if isinstance(obj, dict) and isinstance(obj.get(key), dict):
+            obj = obj[key]
+    if not isinstance(obj, dict):
+        raise ParamstatError("not a state_dict", path=path)
+    sd = {}
+    for k, v in obj.items():
+        if torch.is_tensor(v) and v.is_floating_point():
+            kk = k[7:] if k.startswith("module.") else k
+            sd[kk] = v.float().numpy()
+    return sd, prov | {"format": "torch"}
+
+
+def fit_profile(sources, progress=None, labels: list[str] | None = None) -> dict:
+    """Fit a profile on one or more trained checkpoints (paths, state_dicts or modules)."""
+    from ..errors import ParamstatError
+    from .layers import state_dict_entries
+
+    if not isinstance(sources, (list, tuple)):
+        sources = [sources]
+    pairs, provs, by_name = [], [], {}
+    for i, src in enumerate(sources):
+        sd, prov = read_state_dict(src)
+        label = labels[i] if labels else os.path.basename(str(prov["source"]))
+        prov["label"] = label
+        ents = state_dict_entries(sd)
+        prov["n_tensors"] = len(ents)
+        prov["n_values"] = int(sum(np.size(e.values) for e in ents))
+        provs.append(prov)
+        for e in ents:
+            pairs.append((label, e))
+            by_name[(label, e.name)] = e
+    if not pairs:
+        raise ParamstatError("no float tensors to fit in the sources")
+    fits, kernels = fit_entries(pairs, progress=progress)
+    return build_profile(fits, kernels, provs, by_name)
+
+
+def load_profile(profile) -> dict:
+    """A profile dict from a dict or a JSON path (checked for format and version)."""
+    import json
+
+    from ..errors import ParamstatError
+
+    if isinstance(profile, dict):
+        p = profile
+        path = None
+    else:
+        path = os.fspath(profile)
+        if path == "default":
+            path = default_profile_path()
+        try:
+            with open(path) as fh:
+                p = json.load(fh)
+        except FileNotFoundError as err:
+            raise ParamstatError("profile not found", path=path, hint="make one with 'paramstat fit'") from err
+        except json.JSONDecodeError as err:
+            raise ParamstatError(f"profile is not JSON ({err.msg})", path=path) from err
+    if p.get("format") != PROFILE_FORMAT or p.get("version") != PROFILE_VERSION:
+        raise ParamstatError(f"not a {PROFILE_FORMAT} v{PROFILE_VERSION} file", path=path,
+                             hint="make one with 'paramstat fit'")
+    return p
+
+
+def default_profile_path() -> str:
+    return os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "profiles", "default.json")

@@ -1,0 +1,94 @@
+"""Rich terminal report for `paramstat scan`: verdict, the seed's Table 3 per layer type with verdict
+counts, the tensors that decide 'mixed', and (--details) every tensor. Presentation only."""
+from __future__ import annotations
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from ..scan import ScanResult, layer_type_table
+
+STYLE = {"trained": "bold green", "untrained": "bold yellow", "mixed": "bold magenta",
+         "undetermined": "dim", "skipped": "dim"}
+
+
+def _f(x, fmt: str = "{:.3f}") -> str:
+    return "—" if x is None else fmt.format(x)
+
+
+def _shape(s) -> str:
+    return "×".join(str(int(d)) for d in s) if len(s) else "scalar"
+
+
+def header(result: ScanResult) -> Text:
+    c = result.counts()
+    t = Text()
+    t.append("verdict: ")
+    t.append(result.verdict.upper(), style=STYLE.get(result.verdict, "bold"))
+    t.append(f"  (P(trained) = {result.score:.3f})\n")
+    t.append(f"{result.source}  [{result.format}]  {result.n_params:,} parameters in {len(result.tensors)} tensors\n",
+             style="dim")
+    t.append("tensors: ")
+    parts = [(k, c.get(k, 0)) for k in ("trained", "untrained", "undetermined", "skipped")]
+    for i, (k, n) in enumerate(parts):
+        t.append(f"{n} {k}", style=STYLE[k] if n else "dim")
+        if i < len(parts) - 1:
+            t.append(", ")
+    return t
+
+
+_COUNT_COLS = (("trained", "trained"), ("untrained", "untr."), ("undetermined", "undet."), ("skipped", "skip"))
+
+
+def layer_table(result: ScanResult) -> Table:
+    rows = layer_type_table(result)
+    labels = next((r.group_labels for r in rows if r.n_layers), ["frac 0-7", "frac 8-15", "frac 16-22"])
+    tab = Table(title="Runs tests on fraction bits per layer type (seed's Table 3) — max |Z| per bit group, "
+                      "mean |Z|, verdict counts", title_justify="left", header_style="bold",
+                box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True)
+    tab.add_column("layer type", no_wrap=True)
+    tab.add_column("#", justify="right")
+    for lab in labels:
+        tab.add_column(lab.replace("frac ", "frac\n"), justify="right")
+    tab.add_column("mean\n|Z|", justify="right")
+    for k, head in _COUNT_COLS:
+        tab.add_column(head, justify="right", style=STYLE[k] if k in ("trained", "untrained") else None)
+    for r in rows:
+        tab.add_row(r.layer_type, str(r.n_layers), *[_f(z) for z in r.group_max_z[:len(labels)]],
+                    _f(r.mean_abs_z), *[str(r.counts.get(k, 0) or "") for k, _ in _COUNT_COLS])
+    return tab
+
+
+def _evidence_text(tv, n: int = 1) -> str:
+    return "; ".join(e.text for e in tv.evidence[:n]) if tv.evidence else ""
+
+
+def tensor_table(tensors, title: str, n_evidence: int = 1) -> Table:
+    tab = Table(title=title, title_justify="left", header_style="bold")
+    for col, kw in (("#", {"justify": "right"}), ("name", {"overflow": "fold"}), ("role", {}), ("shape", {}),
+                    ("verdict", {}), ("score", {"justify": "right"}), ("top evidence", {"overflow": "fold"})):
+        tab.add_column(col, **kw)
+    for tv in tensors:
+        tab.add_row(str(tv.depth), tv.name, tv.role, _shape(tv.shape),
+                    Text(tv.verdict, style=STYLE.get(tv.verdict, "")), _f(tv.score),
+                    _evidence_text(tv, n_evidence))
+    return tab
+
+
+def render(result: ScanResult, console: Console | None = None, details: bool = False) -> None:
+    console = console or Console()
+    console.print(header(result))
+    console.print(layer_table(result))
+    if result.untrained:
+        by_name = {t.name: t for t in result.tensors}
+        deciding = [by_name[n] for n in result.untrained if n in by_name]
+        console.print(tensor_table(deciding, f"Never-trained tensors that make the checkpoint '{result.verdict}'",
+                                   n_evidence=2))
+    if details:
+        console.print(tensor_table(result.tensors, "Every tensor (network order)", n_evidence=1))
+    for w in result.warnings:
+        console.print(f"[yellow]warning:[/] {w}")
+    tm = result.timings
+    console.print(f"[dim]load {tm.get('load', 0):.2f} s, analysis {tm.get('analysis', 0):.2f} s"
+                  + (f", report {tm['report']:.2f} s" if "report" in tm else "") + "[/]")

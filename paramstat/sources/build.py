@@ -1,0 +1,90 @@
+"""Turn a list of stored entries (name, shape, dtype, lazy reader) into a Checkpoint: strip wrapper
+prefixes, assign roles (from an architecture's role map when given, else from names and shapes), number
+the records in network order."""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ParamstatError
+from ..record import Checkpoint, TensorRecord
+from .prefixes import strip_prefixes
+from .roles import RoleInfo, infer_roles
+
+
+@dataclass
+class Entry:
+    stored_name: str
+    shape: tuple[int, ...]
+    dtype: str
+    reader: Callable[[], np.ndarray]
+    name: str | None = None       # canonical name before prefix stripping (default: stored_name)
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 22) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while True:
+            b = f.read(chunk)
+            if not b:
+                break
+            h.update(b)
+    return h.hexdigest()
+
+
+def build(entries: list[Entry], *, source: str, format: str, provenance: dict | None = None,
+          warnings: list[str] | None = None, roles: dict[str, RoleInfo] | None = None,
+          order: list[str] | None = None, path: str | None = None) -> Checkpoint:
+    """Records in the given entry order (or in ``order``, the architecture's key order, when given).
+
+    ``roles``: canonical name -> RoleInfo from an architecture; keys it lacks fall back to name/shape
+    inference and are listed in the warnings. ``path`` names the file in the empty-checkpoint error.
+    """
+    warnings = list(warnings or [])
+    if not entries:
+        raise ParamstatError("no tensors found in this checkpoint", path=path or source,
+                             hint="check that it is a weights file (state dict / safetensors) and not empty")
+    names, removed = strip_prefixes([e.name or e.stored_name for e in entries])
+    if removed:
+        warnings.append(f"wrapper prefix '{removed}' removed from every key")
+    dup = {n for n in names if names.count(n) > 1} if len(set(names)) != len(names) else set()
+    if dup:
+        raise ParamstatError(f"duplicate tensor names after prefix stripping: {sorted(dup)[:5]}",
+                             path=path or source, hint="the file holds two copies of the same key")
+    inferred = infer_roles([(n, e.shape, e.dtype) for n, e in zip(names, entries)])
+    infos: list[RoleInfo] = []
+    unmatched: list[str] = []
+    for n, inf in zip(names, inferred):
+        if roles is not None and n in roles:
+            infos.append(roles[n])
+        else:
+            if roles is not None:
+                unmatched.append(n)
+            infos.append(inf)
+    if roles is not None:
+        if unmatched:
+            warnings.append(f"{len(unmatched)} key(s) not in the architecture, roles inferred from names: "
+                            + ", ".join(unmatched[:8]) + (" ..." if len(unmatched) > 8 else ""))
+        missing = [k for k in roles if k not in set(names)]
+        if missing:
+            warnings.append(f"{len(missing)} architecture key(s) missing from the file: "
+                            + ", ".join(missing[:8]) + (" ..." if len(missing) > 8 else ""))
+    idx = list(range(len(entries)))
+    if order is not None:
+        pos = {k: i for i, k in enumerate(order)}
+        idx.sort(key=lambda i: (pos.get(names[i], len(pos)), i))
+    records = []
+    for depth, i in enumerate(idx):
+        e, inf = entries[i], infos[i]
+        records.append(TensorRecord(
+            name=names[i], stored_name=e.stored_name, dtype=e.dtype, shape=tuple(int(s) for s in e.shape),
+            role=inf.role, depth=depth, module_type=inf.module_type, fan_in=inf.fan_in, fan_out=inf.fan_out,
+            groups=inf.groups, reader=e.reader,
+        ))
+    prov = {"source": source, "format": format}
+    prov.update(provenance or {})
+    return Checkpoint(source=source, format=format, records=records, provenance=prov, warnings=warnings)

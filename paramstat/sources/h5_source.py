@@ -1,0 +1,80 @@
+"""HDF5 files: paramstat's own store (records round-trip bit-exactly, roles and fans kept) or any HDF5
+file (every numeric dataset becomes a tensor named by its path with '/' -> '.', roles inferred)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..errors import ParamstatError
+from .build import Entry
+
+HINT = "the file is truncated or not an HDF5 file: re-create it with 'paramstat extract'"
+
+
+def _open(path: str):
+    import h5py
+
+    try:
+        return h5py.File(path, "r")
+    except OSError as e:
+        first = (str(e).splitlines() or [""])[0][:140]
+        raise ParamstatError(f"cannot open as HDF5 ({first})", path=path, hint=HINT) from e
+
+
+def _reader(path: str, hpath: str):
+    def read():
+        with _open(path) as f:
+            return f[hpath][()]
+    return read
+
+
+def load_h5(path: str | Path):
+    """(entries, role infos or None, provenance, warnings)."""
+    import h5py
+
+    from .roles import RoleInfo
+
+    p = str(path)
+    found: list[tuple[int, str, dict]] = []
+    with _open(p) as f:
+        ours = f.attrs.get("paramstat_format") == "paramstat-h5"
+        prov = {}
+        warnings: list[str] = []
+        if ours:
+            try:
+                prov = json.loads(f.attrs.get("provenance", "{}"))
+                warnings = list(json.loads(f.attrs.get("warnings", "[]")))
+            except json.JSONDecodeError:
+                warnings.append("provenance attribute unreadable")
+
+        def visit(name, obj):
+            if name.startswith("_stats/") or not isinstance(obj, h5py.Dataset):
+                return
+            if obj.dtype.kind not in "fiub":
+                return
+            attrs = {k: obj.attrs[k] for k in obj.attrs}
+            found.append((len(found), name, attrs))
+
+        try:
+            f.visititems(visit)
+        except (OSError, RuntimeError, KeyError) as e:
+            raise ParamstatError(f"corrupt HDF5 file ({str(e)[:120]})", path=p, hint=HINT) from e
+        shapes = {}
+        dtypes = {}
+        for _, name, _a in found:
+            ds = f[name]
+            shapes[name], dtypes[name] = tuple(ds.shape), str(ds.dtype)
+    if ours:
+        found.sort(key=lambda t: (int(t[2].get("depth", t[0])), t[0]))
+    entries: list[Entry] = []
+    infos: dict[str, RoleInfo] = {}
+    for _, hname, a in found:
+        name = str(a.get("name", hname.replace("/", ".")))
+        stored = str(a.get("stored_name", name)) if ours else name
+        dtype = str(a.get("paramstat_dtype", a.get("dtype", dtypes[hname]))) if ours else dtypes[hname]
+        entries.append(Entry(stored, shapes[hname], dtype, _reader(p, hname), name))
+        if ours and "role" in a:
+            fi, fo, g = (int(a[k]) if k in a else None for k in ("fan_in", "fan_out", "groups"))
+            infos[name] = RoleInfo(str(a["role"]), fi, fo, g,
+                                   str(a["module_type"]) if "module_type" in a else None)
+    return entries, (infos if ours else None), prov, warnings, ours

@@ -1,0 +1,46 @@
+"""numpy .npz archives (np.savez / savez_compressed): one member per tensor, in archive order.
+Shapes and dtypes come from each member's .npy header (nothing else is read up front); object arrays
+are refused by ``allow_pickle=False`` and skipped with a warning. Names keep their keys, '/' -> '.'."""
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ParamstatError
+from .build import Entry
+
+HINT = "the file is truncated or not a numpy .npz archive: re-create it"
+
+
+def _reader(path: str, member: str):
+    def read():
+        with zipfile.ZipFile(path) as z, z.open(member) as fh:
+            return np.lib.format.read_array(fh, allow_pickle=False)
+    return read
+
+
+def load_npz(path: str | Path) -> tuple[list[Entry], list[str]]:
+    p = str(path)
+    entries: list[Entry] = []
+    warnings: list[str] = []
+    try:
+        with zipfile.ZipFile(p) as z:
+            for info in z.infolist():
+                if not info.filename.endswith(".npy"):
+                    warnings.append(f"non-array member ignored: {info.filename}")
+                    continue
+                with z.open(info) as fh:
+                    version = np.lib.format.read_magic(fh)
+                    shape, _fortran, dtype = np.lib.format._read_array_header(fh, version)
+                key = info.filename[:-4]
+                if dtype.hasobject:
+                    warnings.append(f"object array ignored (needs pickle): {key}")
+                    continue
+                name = key.replace("/", ".")
+                entries.append(Entry(key, tuple(int(s) for s in shape), dtype.name, _reader(p, info.filename), name))
+    except (zipfile.BadZipFile, ValueError, EOFError, OSError, KeyError) as e:
+        first = (str(e).splitlines() or [""])[0][:120]
+        raise ParamstatError(f"corrupt .npz archive ({type(e).__name__}: {first})", path=p, hint=HINT) from e
+    return entries, warnings

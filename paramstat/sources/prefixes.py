@@ -1,0 +1,117 @@
+"""Unwrap nested checkpoints and strip wrapper prefixes from state-dict keys.
+
+Nested: a dict whose weights live under a known key (state_dict, model_state_dict, model, net, network,
+module, params, weights, then the EMA copies ema / model_ema / state_dict_ema) is unwrapped, recursively
+(Lightning: ``{'state_dict': {'model.x': ...}, 'epoch': ...}``). Entries that are not tensors (epoch,
+best_prec1, optimizer state ...) are ignored and listed in the warnings.
+
+Prefixes: ``module.`` (DataParallel/DDP), ``_orig_mod.`` (torch.compile), ``model.`` (Lightning),
+``state_dict.``, ``net.``, ``network.``, ``ema.``: only these wrapper prefixes (never a model's own
+prefix such as ``bert.``), only when EVERY key carries the same one, repeatedly
+(``module._orig_mod.x`` -> ``x``).
+"""
+from __future__ import annotations
+
+WRAPPER_KEYS = ("state_dict", "model_state_dict", "model", "net", "network", "module", "params",
+                "weights", "ema", "model_ema", "state_dict_ema", "ema_state_dict")
+WRAPPER_PREFIXES = ("module.", "_orig_mod.", "model.", "state_dict.", "net.", "network.", "ema.")
+
+
+def _is_tensor(x) -> bool:
+    import torch
+
+    return isinstance(x, torch.Tensor)
+
+
+def _has_tensors(d) -> bool:
+    return isinstance(d, dict) and any(_is_tensor(v) for v in d.values())
+
+
+def _describe(v) -> str:
+    if isinstance(v, (int, float, str, bool)) or v is None:
+        s = repr(v)
+        return s if len(s) <= 40 else s[:37] + "..."
+    if isinstance(v, dict):
+        return f"dict with {len(v)} entries"
+    if isinstance(v, (list, tuple)):
+        return f"{type(v).__name__} of {len(v)}"
+    return type(v).__name__
+
+
+def unwrap(obj, path: str = "") -> tuple[dict, list[str], str]:
+    """(flat {key: tensor-or-module}, warnings, where) from a loaded checkpoint object.
+
+    ``where`` names the nesting used ('' for top level, 'state_dict', 'checkpoint.model' ...).
+    An nn.Module found on the way is returned as {'': module} so the caller can use the architecture.
+    """
+    import torch
+
+    warnings: list[str] = []
+    if isinstance(obj, torch.nn.Module):
+        return {"": obj}, warnings, path
+    if not isinstance(obj, dict):
+        if _is_tensor(obj):
+            return {"tensor": obj}, warnings, path
+        return {}, [f"{path or 'file'}: a {type(obj).__name__}, not a dict of tensors"], path
+    if not _has_tensors(obj):
+        for k in WRAPPER_KEYS:
+            v = obj.get(k)
+            if isinstance(v, torch.nn.Module) or (isinstance(v, dict) and v):
+                inner, w, where = unwrap(v, f"{path}.{k}" if path else k)
+                if inner:
+                    others = [f"{kk} ({_describe(vv)})" for kk, vv in obj.items() if kk != k]
+                    if others:
+                        warnings.append(f"weights taken from '{k}'; ignored: " + ", ".join(others[:12])
+                                        + (f" and {len(others) - 12} more" if len(others) > 12 else ""))
+                    return inner, warnings + w, where
+        # no known key: a single dict-valued entry holding tensors
+        cands = [k for k, v in obj.items() if _has_tensors(v)]
+        if len(cands) == 1:
+            k = cands[0]
+            inner, w, where = unwrap(obj[k], f"{path}.{k}" if path else k)
+            others = [f"{kk} ({_describe(vv)})" for kk, vv in obj.items() if kk != k]
+            if others:
+                warnings.append(f"weights taken from '{k}'; ignored: " + ", ".join(others[:12]))
+            return inner, warnings + w, where
+        # nested dicts of tensors (e.g. {'encoder': {...}, 'decoder': {...}}): flatten with '.'
+        flat: dict = {}
+        _flatten(obj, "", flat, warnings)
+        return flat, warnings, path
+    out = {}
+    ignored = []
+    for k, v in obj.items():
+        if _is_tensor(v):
+            out[str(k)] = v
+        else:
+            ignored.append(f"{k} ({_describe(v)})")
+    if ignored:
+        warnings.append("non-tensor entries ignored: " + ", ".join(ignored[:12])
+                        + (f" and {len(ignored) - 12} more" if len(ignored) > 12 else ""))
+    return out, warnings, path
+
+
+def _flatten(d: dict, prefix: str, out: dict, warnings: list[str]) -> None:
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if _is_tensor(v):
+            out[key] = v
+        elif isinstance(v, dict):
+            _flatten(v, key + ".", out, warnings)
+        else:
+            warnings.append(f"non-tensor entry ignored: {key} ({_describe(v)})")
+
+
+def strip_prefixes(names: list[str]) -> tuple[list[str], str]:
+    """Canonical names with wrapper prefixes removed when every key carries the same one.
+    Returns (names, removed prefix string, '' if none)."""
+    removed = ""
+    cur = list(names)
+    while cur:
+        for p in WRAPPER_PREFIXES:
+            if all(n.startswith(p) and len(n) > len(p) for n in cur):
+                cur = [n[len(p):] for n in cur]
+                removed += p
+                break
+        else:
+            break
+    return cur, removed

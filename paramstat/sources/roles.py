@@ -1,0 +1,204 @@
+"""Layer roles and fans, from a live nn.Module or, without an architecture, from names and shapes.
+
+Fans follow ``torch.nn.init._calculate_fan_in_and_fan_out`` on the weight as stored:
+``fan_in = shape[1] * prod(shape[2:])``, ``fan_out = shape[0] * prod(shape[2:])``. For a conv with
+weight ``(out, in/groups, kh, kw)`` this is ``fan_in = in/groups*kh*kw`` and ``fan_out = out*kh*kw``:
+torch does NOT divide fan_out by groups (torchvision's kaiming_normal_(mode='fan_out') inherits that),
+while timm's ``_init_weight_goog`` uses ``fan_out = kh*kw*out/groups``. ``groups`` is recorded so a
+consumer can test either convention. A bias gets the fans of its layer's weight (PyTorch's default bias
+init is U(+-1/sqrt(fan_in))). Norm parameters, running stats and positional tensors get None.
+
+Roles (paramstat.record.ROLES): conv, dwconv (groups == in_channels > 1), linear, embedding,
+norm_weight, norm_bias, bias, running_stat, attn_in_proj (MultiheadAttention in_proj_weight and fused
+qkv Linear weights), positional (pos_embed, position_embeddings, cls/dist/mask/reg tokens ...), other.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+POSITIONAL_RE = re.compile(
+    r"(^|[._])(pos_embed\w*|pos_embedding\w*|position_embeddings?|absolute_pos_embed|cls_token|dist_token|"
+    r"mask_token|reg_token|register_tokens?|relative_position_bias_table|wpe|embed_positions|"
+    r"positional_embedding|class_embedding)($|[._])"
+)
+ATTN_IN_RE = re.compile(r"(^|\.)(qkv|in_proj|query_key_value|c_attn|Wqkv|qkv_proj)(\.weight|_weight)$"
+                        r"|(^|\.)in_proj_weight$|(^|\.)[qkv]_proj_weight$")
+RUNNING_LEAVES = ("running_mean", "running_var", "num_batches_tracked", "moving_mean", "moving_variance")
+EMBED_HINT_RE = re.compile(r"embed|wte|word_embeddings|token_embedding|tok_embeddings|shared\.weight$",
+                           re.I)
+NORM_HINT_RE = re.compile(r"(^|[._])(\w*norm\w*|bn\d*|_bn\d*|ln\w*|gn\d*|layernorm\w*|batchnorm\w*|"
+                          r"LayerNorm|ln_f|ln_\d+)($|[._])", re.I)
+DW_HINT_RE = re.compile(r"depthwise|(^|[._])dw([._]|$)|conv_dw|dw_conv|dwconv", re.I)
+
+
+@dataclass(frozen=True)
+class RoleInfo:
+    role: str
+    fan_in: int | None = None
+    fan_out: int | None = None
+    groups: int | None = None
+    module_type: str | None = None
+
+
+def torch_fans(shape: tuple[int, ...]) -> tuple[int | None, int | None]:
+    """fan_in, fan_out as torch.nn.init computes them (None for ndim < 2)."""
+    if len(shape) < 2:
+        return None, None
+    rf = 1
+    for s in shape[2:]:
+        rf *= int(s)
+    return int(shape[1]) * rf, int(shape[0]) * rf
+
+
+def leaf(name: str) -> str:
+    return name.rsplit(".", 1)[-1]
+
+
+def parent(name: str) -> str:
+    return name.rsplit(".", 1)[0] if "." in name else ""
+
+
+def is_positional(name: str) -> bool:
+    return bool(POSITIONAL_RE.search(name))
+
+
+def is_attn_in(name: str) -> bool:
+    return bool(ATTN_IN_RE.search(name))
+
+
+# ---------------------------------------------------------------- from a live module
+
+def role_from_module(module, pname: str, full_name: str, shape: tuple[int, ...], is_buffer: bool) -> RoleInfo:
+    """Role of parameter/buffer ``pname`` owned directly by ``module`` (full key ``full_name``)."""
+    import torch.nn as nn
+
+    mtype = type(module).__name__
+    fi, fo = torch_fans(shape)
+    if is_buffer:
+        if pname in RUNNING_LEAVES:
+            return RoleInfo("running_stat", module_type=mtype)
+        if is_positional(full_name):
+            return RoleInfo("positional", module_type=mtype)
+        return RoleInfo("other", fi, fo, module_type=mtype)
+    if is_positional(full_name):
+        return RoleInfo("positional", module_type=mtype)
+    if isinstance(module, nn.modules.conv._ConvNd):
+        g = int(module.groups)
+        if pname == "weight":
+            dw = g > 1 and g == int(module.in_channels)
+            return RoleInfo("dwconv" if dw else "conv", fi, fo, g, mtype)
+        if pname == "bias":
+            wfi, wfo = torch_fans(tuple(module.weight.shape))
+            return RoleInfo("bias", wfi, wfo, g, mtype)
+    if isinstance(module, nn.Linear):
+        if pname == "weight":
+            return RoleInfo("attn_in_proj" if is_attn_in(full_name) else "linear", fi, fo, None, mtype)
+        if pname == "bias":
+            wfi, wfo = torch_fans(tuple(module.weight.shape))
+            return RoleInfo("bias", wfi, wfo, None, mtype)
+    if isinstance(module, nn.MultiheadAttention):
+        if pname in ("in_proj_weight", "q_proj_weight", "k_proj_weight", "v_proj_weight"):
+            return RoleInfo("attn_in_proj", fi, fo, None, mtype)
+        if pname in ("in_proj_bias", "bias_k", "bias_v"):
+            w = module.in_proj_weight if module.in_proj_weight is not None else module.q_proj_weight
+            wfi, wfo = torch_fans(tuple(w.shape))
+            return RoleInfo("bias", wfi, wfo, None, mtype)
+    if isinstance(module, (nn.Embedding, nn.EmbeddingBag)) and pname == "weight":
+        return RoleInfo("embedding", fi, fo, None, mtype)
+    if _is_norm_module(module):
+        if pname in ("weight", "gamma", "scale"):
+            return RoleInfo("norm_weight", module_type=mtype)
+        if pname in ("bias", "beta", "shift"):
+            return RoleInfo("norm_bias", module_type=mtype)
+    if pname == "in_proj_weight" or is_attn_in(full_name):
+        return RoleInfo("attn_in_proj", fi, fo, None, mtype)
+    return RoleInfo("other", fi, fo, None, mtype)
+
+
+def _is_norm_module(module) -> bool:
+    import torch.nn as nn
+
+    norm_types = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm, nn.LocalResponseNorm)
+    rms = getattr(nn, "RMSNorm", None)
+    if rms is not None:
+        norm_types = norm_types + (rms,)
+    if isinstance(module, norm_types):
+        return True
+    return "norm" in type(module).__name__.lower()
+
+
+# ---------------------------------------------------------------- from names and shapes
+
+def infer_roles(items: list[tuple[str, tuple[int, ...], str]]) -> list[RoleInfo]:
+    """Roles from names and shapes alone (no architecture). ``items`` = [(name, shape, dtype)] in
+    network order. Rules, first match wins:
+
+    1. leaf in running_mean / running_var / num_batches_tracked (or TF moving_*) -> running_stat
+    2. name matches a positional pattern (pos_embed, position_embeddings, cls_token ...) -> positional
+    3. ndim >= 3 -> conv; dwconv when shape[1] == 1 and shape[0] > 1 and either the name says depthwise
+       (depthwise, dw, conv_dw) or it is not the first conv weight of the file (a stem conv on 1-channel
+       input has the same shape); groups = shape[0] (channel multiplier 1 assumed).
+    4. ndim == 2: fused qkv / in_proj names -> attn_in_proj; names with embed/wte/word_embeddings ->
+       embedding; otherwise linear.
+    5. ndim == 1, leaf weight/gamma/scale -> norm_weight (a 1-D weight is a norm scale in practice);
+       leaf bias/beta: norm_bias when its sibling weight is 1-D or the parent name looks like a norm,
+       bias (with the sibling weight's fans) when the sibling weight has ndim >= 2.
+    6. anything else (scalars, integer buffers, layer-scale gamma, 1-D without a norm-like name) -> other.
+    """
+    shapes = {n: tuple(s) for n, s, _ in items}
+    out: list[RoleInfo] = []
+    seen_conv = False
+    for name, shape, _dtype in items:
+        shape = tuple(int(s) for s in shape)
+        lf, par = leaf(name), parent(name)
+        fi, fo = torch_fans(shape)
+        if lf in RUNNING_LEAVES:
+            out.append(RoleInfo("running_stat"))
+            continue
+        if is_positional(name):
+            out.append(RoleInfo("positional"))
+            continue
+        if len(shape) >= 3:
+            dw = shape[1] == 1 and shape[0] > 1 and (bool(DW_HINT_RE.search(name)) or seen_conv)
+            seen_conv = True
+            out.append(RoleInfo("dwconv", fi, fo, shape[0]) if dw else RoleInfo("conv", fi, fo, 1))
+            continue
+        if len(shape) == 2:
+            if is_attn_in(name):
+                out.append(RoleInfo("attn_in_proj", fi, fo))
+            elif EMBED_HINT_RE.search(name):
+                out.append(RoleInfo("embedding", fi, fo))
+            else:
+                out.append(RoleInfo("linear", fi, fo))
+            continue
+        if len(shape) == 1:
+            sib_w = None
+            for cand in ("weight", "gamma", "scale"):
+                key = f"{par}.{cand}" if par else cand
+                if key in shapes and key != name:
+                    sib_w = shapes[key]
+                    break
+            if lf in ("weight", "scale") or (lf == "gamma" and NORM_HINT_RE.search(par or "")):
+                out.append(RoleInfo("norm_weight"))
+                continue
+            if lf in ("bias", "beta", "in_proj_bias"):
+                if sib_w is not None and len(sib_w) >= 2:
+                    g = None
+                    if len(sib_w) >= 3:
+                        g = sib_w[0] if (sib_w[1] == 1 and sib_w[0] > 1) else 1
+                    wfi, wfo = torch_fans(sib_w)
+                    out.append(RoleInfo("bias", wfi, wfo, g))
+                    continue
+                if lf == "in_proj_bias":
+                    key = f"{par}.in_proj_weight" if par else "in_proj_weight"
+                    wfi, wfo = torch_fans(shapes.get(key, ()))
+                    out.append(RoleInfo("bias", wfi, wfo))
+                    continue
+                if (sib_w is not None and len(sib_w) == 1) or NORM_HINT_RE.search(par or ""):
+                    out.append(RoleInfo("norm_bias"))
+                    continue
+                out.append(RoleInfo("bias"))
+                continue
+        out.append(RoleInfo("other", fi, fo))
+    return out

@@ -1,0 +1,138 @@
+"""safetensors files, sharded safetensors (``*.safetensors.index.json``), read tensor by tensor.
+
+The header (8-byte little-endian length + JSON) is parsed and validated here, so a truncated or corrupt
+file fails with one line before anything is read. Order = data-offset order in the file (the order the
+writer stored the tensors), not the header's alphabetical key order; when that order is just the
+safetensors writer's own sort, natural name order instead (see ``tensor_order``). Values
+are read memory-mapped, one tensor per call (``safe_open(framework='pt')`` + dtypes.torch_to_numpy).
+"""
+from __future__ import annotations
+
+import json
+import re
+import struct
+from pathlib import Path
+
+from ..errors import ParamstatError
+from .build import Entry
+
+ST_DTYPES = {
+    "F64": ("float64", 8), "F32": ("float32", 4), "F16": ("float16", 2), "BF16": ("bfloat16", 2),
+    "I64": ("int64", 8), "I32": ("int32", 4), "I16": ("int16", 2), "I8": ("int8", 1), "U8": ("uint8", 1),
+    "U16": ("uint16", 2), "U32": ("uint32", 4), "U64": ("uint64", 8), "BOOL": ("bool", 1),
+    "F8_E4M3": ("float8_e4m3fn", 1), "F8_E5M2": ("float8_e5m2", 1),
+}
+MAX_HEADER = 100 * 1024 * 1024
+HINT = "the file is truncated or not a safetensors file: re-download it or check that the copy finished"
+
+
+def read_header(path: str | Path) -> tuple[dict, dict]:
+    """(tensors {name: {dtype, shape, data_offsets}}, __metadata__) after validating sizes and offsets."""
+    p = Path(path)
+    size = p.stat().st_size
+    with open(p, "rb") as f:
+        head = f.read(8)
+        if len(head) < 8:
+            raise ParamstatError(f"not a safetensors file ({size} bytes, no header)", path=str(p), hint=HINT)
+        (n,) = struct.unpack("<Q", head)
+        if n > MAX_HEADER or 8 + n > size:
+            raise ParamstatError(f"corrupt safetensors header (claims {n} header bytes, file has {size})",
+                                 path=str(p), hint=HINT)
+        raw = f.read(n)
+    try:
+        hdr = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ParamstatError(f"corrupt safetensors header ({e.__class__.__name__})", path=str(p), hint=HINT) from e
+    if not isinstance(hdr, dict):
+        raise ParamstatError("corrupt safetensors header (not a JSON object)", path=str(p), hint=HINT)
+    meta = hdr.pop("__metadata__", None) or {}
+    body = size - 8 - n
+    for name, info in hdr.items():
+        try:
+            dt, shape, (b, e) = info["dtype"], info["shape"], info["data_offsets"]
+        except (KeyError, TypeError, ValueError) as err:
+            raise ParamstatError(f"corrupt safetensors header entry {name!r}", path=str(p), hint=HINT) from err
+        if dt not in ST_DTYPES:
+            raise ParamstatError(f"unsupported safetensors dtype {dt} for {name!r}", path=str(p),
+                                 hint="paramstat reads F64/F32/F16/BF16/F8 and integer tensors")
+        numel = 1
+        for s in shape:
+            numel *= int(s)
+        if e > body:
+            raise ParamstatError(f"truncated safetensors file: tensor {name!r} ends at byte {8 + n + e}, "
+                                 f"file has {size}", path=str(p), hint=HINT)
+        if e - b != numel * ST_DTYPES[dt][1] or b < 0:
+            raise ParamstatError(f"corrupt safetensors header: tensor {name!r} has {e - b} bytes for shape "
+                                 f"{shape} {dt}", path=str(p), hint=HINT)
+    return hdr, meta
+
+
+def _reader(path: str, key: str):
+    def read():
+        from safetensors import safe_open
+
+        from ..dtypes import torch_to_numpy
+
+        with safe_open(path, framework="pt") as f:
+            return torch_to_numpy(f.get_tensor(key))[0]
+    return read
+
+
+def natural_key(name: str) -> tuple:
+    """'blocks.10.x' after 'blocks.2.x': digit runs compare as integers."""
+    return tuple((0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", name) if t)
+
+
+def tensor_order(hdr: dict) -> tuple[list[str], str]:
+    """(names in network order, 'stored' or 'natural').
+
+    The data-offset order is the order the writer stored the tensors. safetensors' own writer
+    (``save_file``) sorts by (dtype alignment descending, name) and so loses the module order; when the
+    offset order is exactly that sort it carries no information and the names are natural-sorted instead."""
+    stored = sorted(hdr, key=lambda k: (hdr[k]["data_offsets"][0], hdr[k]["data_offsets"][1], k))
+    writer_sorted = sorted(hdr, key=lambda k: (-ST_DTYPES[hdr[k]["dtype"]][1], k))
+    if len(stored) > 1 and stored == writer_sorted:
+        return sorted(hdr, key=natural_key), "natural"
+    return stored, "stored"
+
+
+def entries_from_file(path: str | Path) -> tuple[list[Entry], dict]:
+    hdr, meta = read_header(path)
+    p = str(path)
+    try:  # let the library validate too (cheap: header only)
+        from safetensors import safe_open
+
+        with safe_open(p, framework="pt") as f:
+            f.keys()
+    except Exception as e:  # noqa: BLE001 - safetensors raises its own error types
+        raise ParamstatError(f"safetensors refused the file ({str(e).splitlines()[0][:120]})", path=p,
+                             hint=HINT) from e
+    order, how = tensor_order(hdr)
+    meta = dict(meta)
+    meta["paramstat_order"] = how
+    out = [Entry(k, tuple(int(s) for s in hdr[k]["shape"]), ST_DTYPES[hdr[k]["dtype"]][0], _reader(p, k))
+           for k in order]
+    return out, meta
+
+
+def read_index(index_path: str | Path) -> tuple[list[Path], dict]:
+    """Shard files in first-appearance order of a ``model.safetensors.index.json``, and its metadata."""
+    ip = Path(index_path)
+    try:
+        idx = json.loads(ip.read_text())
+        wm = idx["weight_map"]
+        if not isinstance(wm, dict):
+            raise TypeError("weight_map is not an object")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as e:
+        raise ParamstatError(f"corrupt safetensors index ({e.__class__.__name__}: {e})", path=str(ip),
+                             hint="the index must be JSON with a 'weight_map' object") from e
+    shards: list[str] = []
+    for s in wm.values():
+        if s not in shards:
+            shards.append(s)
+    paths = [ip.parent / s for s in sorted(shards)]
+    for sp in paths:
+        if not sp.exists():
+            raise ParamstatError(f"shard listed in the index is missing: {sp.name}", path=str(ip),
+                                 hint="download every shard next to the index")
+    return paths, {"weight_map": wm, "metadata": idx.get("metadata") or {}}

@@ -1,0 +1,156 @@
+"""timm model names: fresh (``torch.manual_seed(seed)`` then ``timm.create_model(name, pretrained=False)``),
+pretrained (weights from the HF hub / torch hub cache; fails in seconds when offline and uncached), and
+architectures that lend roles to weights from a file (``--model NAME --checkpoint FILE``)."""
+from __future__ import annotations
+
+import difflib
+import os
+import threading
+from pathlib import Path
+
+from ..errors import ParamstatError
+
+PROBE_HOST = ("huggingface.co", 443)
+PROBE_TIMEOUT = 3.0
+
+
+def versions() -> dict:
+    import timm
+    import torch
+
+    return {"timm_version": str(timm.__version__), "torch_version": str(torch.__version__)}
+
+
+def check_name(name: str) -> None:
+    """Raise ParamstatError with close timm names when ``name`` is not a timm architecture."""
+    import timm
+
+    base = name.split(".", 1)[0]
+    if timm.is_model(base):
+        return
+    names = timm.list_models()
+    close = difflib.get_close_matches(base, names, n=5, cutoff=0.6)
+    if not close:
+        close = [n for n in names if base.lower() in n][:5]
+    hint = ("did you mean: " + ", ".join(close)) if close else \
+        "give a checkpoint file/folder, or a timm model name (timm.list_models())"
+    raise ParamstatError(f"not a file and not a timm model name: {name!r}", hint=hint)
+
+
+def build_module(name: str, *, seed: int = 0, meta: bool = False):
+    """timm.create_model(name, pretrained=False) after torch.manual_seed(seed); on the meta device when
+    only the architecture (types and shapes) is needed."""
+    import timm
+    import torch
+
+    check_name(name)
+    base = name.split(".", 1)[0]
+    if meta:
+        try:
+            with torch.device("meta"):
+                return timm.create_model(base, pretrained=False)
+        except Exception:  # noqa: BLE001 - some inits do not run on meta; fall back to CPU
+            pass
+    torch.manual_seed(seed)
+    return timm.create_model(base, pretrained=False)
+
+
+def load_fresh(name: str, seed: int = 0):
+    from .module import checkpoint_from_module
+
+    model = build_module(name, seed=seed)
+    model.eval()
+    prov = {"arch": name.split(".", 1)[0], "pretrained": False, "fresh": True, "seed": int(seed),
+            "init": "timm create_model(pretrained=False) after torch.manual_seed(seed)"}
+    prov.update(versions())
+    return checkpoint_from_module(model, source=name, provenance=prov, format="timm")
+
+
+def _cached_weights(cfg) -> str | None:
+    """Path of already-downloaded pretrained weights (HF hub cache or torch hub cache), or None."""
+    if getattr(cfg, "file", None) and Path(cfg.file).exists():
+        return str(cfg.file)
+    hub_id = getattr(cfg, "hf_hub_id", None)
+    if hub_id:
+        try:
+            from huggingface_hub import try_to_load_from_cache
+
+            repo = hub_id.split("@")[0]
+            home = os.environ.get("HF_HOME") or os.path.join(os.path.expanduser("~"), ".cache", "huggingface")
+            cache_dir = os.environ.get("HF_HUB_CACHE") or os.path.join(home, "hub")
+            for fn in ([cfg.hf_hub_filename] if getattr(cfg, "hf_hub_filename", None) else []) + \
+                    ["model.safetensors", "pytorch_model.bin", "open_clip_pytorch_model.bin"]:
+                p = try_to_load_from_cache(repo, fn, cache_dir=cache_dir)
+                if isinstance(p, str) and os.path.exists(p):
+                    return p
+        except ImportError:
+            pass
+    url = getattr(cfg, "url", None)
+    if url:
+        import torch
+
+        p = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(url.split("?")[0])
+        if p.exists():
+            return str(p)
+    return None
+
+
+def _online(timeout: float = PROBE_TIMEOUT) -> bool:
+    """Can we reach the HF hub? Bounded by ``timeout`` seconds even when DNS hangs."""
+    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False") or \
+            os.environ.get("PARAMSTAT_OFFLINE"):
+        return False
+    result = {"ok": False}
+
+    def probe():
+        import socket
+
+        try:
+            with socket.create_connection(PROBE_HOST, timeout=timeout):
+                result["ok"] = True
+        except OSError:
+            pass
+
+    t = threading.Thread(target=probe, daemon=True)
+    t.start()
+    t.join(timeout)
+    return result["ok"]
+
+
+def load_pretrained(name: str):
+    import timm
+    from timm.models import get_pretrained_cfg
+
+    from .module import checkpoint_from_module
+
+    check_name(name)
+    cfg = get_pretrained_cfg(name)
+    if cfg is None:
+        tags = timm.list_pretrained(name.split(".", 1)[0] + ".*")
+        raise ParamstatError(f"timm has no pretrained weights for {name!r}",
+                             hint=("pretrained tags: " + ", ".join(tags[:5])) if tags else
+                             f"use --fresh to build it with its own init (paramstat ... {name} --fresh)")
+    cached = _cached_weights(cfg)
+    offline_hint = (f"use --fresh for a freshly initialized {name}, or --model {name} --checkpoint FILE "
+                    "for weights you have on disk")
+    if cached is None and not _online():
+        raise ParamstatError(f"pretrained weights for timm model {name!r} are not in the local cache and the "
+                             "Hugging Face hub cannot be reached (offline)", hint=offline_hint)
+    try:
+        if cached is not None:
+            model = timm.create_model(name, pretrained=True, pretrained_cfg_overlay={"file": cached})
+        else:
+            model = timm.create_model(name, pretrained=True)
+    except Exception as e:  # noqa: BLE001 - network / hub errors of many kinds
+        raise ParamstatError(f"could not get pretrained weights for {name!r} ({type(e).__name__}: "
+                             f"{(str(e).splitlines() or [''])[0][:120]})", hint=offline_hint) from e
+    model.eval()
+    prov = {"arch": name.split(".", 1)[0], "pretrained": True, "fresh": False,
+            "pretrained_tag": getattr(cfg, "tag", None), "hf_hub_id": getattr(cfg, "hf_hub_id", None),
+            "weights_file": cached}
+    if cached:
+        from .build import sha256_file
+
+        prov["sha256"] = sha256_file(cached)
+    prov.update(versions())
+    return checkpoint_from_module(model, source=name, provenance=prov, format="timm")

@@ -1,0 +1,155 @@
+"""Per-bit-position counts for every bit at once: ones[k] = popcount of bit k over u, and
+trans[k] = popcount of bit k over u[1:] ^ u[:-1] (adjacent elements in C order).
+
+Fast path (numba, compiled once and cached on disk): the array is viewed as uint64 words holding
+64/e elements of e bits each. Bit-sliced byte-lane counters: for j in 0..7,
+acc_j += (w >> j) & 0x0101010101010101 counts bit 8b+j of the word in byte lane b; after at most 255
+words the 8 lanes are flushed into 64 word-bit counters, which are folded to element bits (mod e).
+Transitions use the same counters on x = w ^ ((w >> e) | (w_next << (64 - e))), which holds the
+XOR of every adjacent pair starting in word w. Words are split into chunks counted in parallel.
+
+Fallback (no numba): byte histograms with numpy.bincount, 256-entry lookup per byte plane.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+_COMPILE_AT = 1 << 22
+_kernel = None
+_kernel_error: str | None = None
+
+
+def _numba_module():
+    global _kernel_error
+    if _kernel_error is not None:
+        return None
+    try:
+        from . import _bitkernel_nb
+    except Exception as exc:  # numba missing or broken: numpy fallback
+        _kernel_error = f"{type(exc).__name__}: {exc}"
+        return None
+    return _bitkernel_nb
+
+
+def kernel_cached() -> bool:
+    """True when numba is importable and its compiled kernel is in the on-disk cache (so the first
+    call costs a cache load, ~0.3-0.5 s with numba's import, not a 5-10 s compile)."""
+    mod = _numba_module()
+    if mod is None:
+        return False
+    if _kernel is not None:
+        return True
+    try:
+        return bool(mod.count_chunk._cache._cache_file._load_index())  # numba internals; stamp-checked
+    except Exception:
+        return False
+
+
+def get_kernel(compile: bool = True):
+    """The numba chunk kernel (compiling it when needed and ``compile``), or None (numpy fallback)."""
+    global _kernel
+    if _kernel is None:
+        mod = _numba_module()
+        if mod is None or not (compile or kernel_cached()):
+            return None
+        _kernel = mod.count_chunk
+    return _kernel
+
+
+def warm_kernel() -> float:
+    """Compile (or load) the kernel now; returns seconds spent. Writes numba's on-disk cache."""
+    import time
+
+    t = time.perf_counter()
+    k = get_kernel(compile=True)
+    if k is not None:
+        k(np.zeros(4, np.uint64), 0, 4, 32)
+    return time.perf_counter() - t
+
+
+_BITS_OF_BYTE = ((np.arange(256)[:, None] >> np.arange(8)[None, :]) & 1).astype(np.int64)  # (256, 8)
+
+
+def _plane_counts_numpy(u: np.ndarray) -> np.ndarray:
+    """ones per bit of u (any unsigned dtype) by byte histograms; int64 (nbits,)."""
+    nbytes = u.dtype.itemsize
+    out = np.zeros(nbytes * 8, dtype=np.int64)
+    if u.size == 0:
+        return out
+    planes = u.reshape(-1).view(np.uint8).reshape(-1, nbytes)  # little-endian: plane 0 = low byte
+    for b in range(nbytes):
+        h = np.bincount(planes[:, b], minlength=256).astype(np.int64)
+        out[8 * b: 8 * b + 8] = h @ _BITS_OF_BYTE
+    return out
+
+
+def counts_numpy(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(ones, transitions) per bit position with numpy only."""
+    u = np.ascontiguousarray(u).reshape(-1)
+    ones = _plane_counts_numpy(u)
+    trans = _plane_counts_numpy(u[1:] ^ u[:-1]) if u.size > 1 else np.zeros_like(ones)
+    return ones, trans
+
+
+def _n_threads() -> int:
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def bit_counts(u: np.ndarray, use_numba: bool | None = None, nchunks: int | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """(ones, transitions) per bit position (index 0 = LSB) of an unsigned-integer array, int64.
+
+    use_numba: None = numba for arrays >= 4096 elements when its compiled kernel is already cached
+    or the array has >= 4M elements (worth the one-time compile), else numpy; True = numba (compiling if needed); False = numpy."""
+    u = np.ascontiguousarray(u).reshape(-1)
+    if not (u.dtype.kind == "u" and u.dtype.itemsize in (1, 2, 4, 8)):
+        raise TypeError(f"bit_counts needs an unsigned integer array, got {u.dtype}")
+    e = u.dtype.itemsize * 8
+    kern = None
+    if use_numba is True:
+        kern = get_kernel(compile=True)
+        if kern is None:
+            raise RuntimeError(f"numba kernel unavailable: {_kernel_error}")
+    elif use_numba is None and u.size >= 4096:
+        # compile (once, ~1.5 s, then cached on disk) only where numpy would be slow itself
+        kern = get_kernel(compile=u.size >= _COMPILE_AT)
+    if kern is None:
+        return counts_numpy(u)
+    epw = 64 // e
+    nw = u.size // epw
+    words = u[: nw * epw].view(np.uint64)
+    if nchunks is None:
+        nchunks = max(1, min(_n_threads(), nw // 262_144 or 1))
+    bounds = np.linspace(0, nw, nchunks + 1).astype(np.int64)
+    spans = [(int(bounds[i]), int(bounds[i + 1])) for i in range(nchunks) if bounds[i] < bounds[i + 1]]
+    if len(spans) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(min(len(spans), _n_threads())) as ex:  # the kernel releases the GIL
+            parts = list(ex.map(lambda s: kern(words, s[0], s[1], e), spans))
+    else:
+        parts = [kern(words, s[0], s[1], e) for s in spans]
+    o64 = np.zeros(64, dtype=np.int64)
+    t64 = np.zeros(64, dtype=np.int64)
+    for o, t in parts:
+        o64 += o.astype(np.int64)
+        t64 += t.astype(np.int64)
+    fold = np.arange(64) % e
+    ones = np.zeros(e, dtype=np.int64)
+    trans = np.zeros(e, dtype=np.int64)
+    np.add.at(ones, fold, o64)
+    np.add.at(trans, fold, t64)
+    # the tail: elements after the last full word, plus the pair bridging into the tail
+    rest = u[nw * epw - 1:] if nw > 0 else u
+    if rest.size > 1 or nw == 0:
+        ro, rt = counts_numpy(rest)
+        if nw > 0:  # rest[0] already counted in ones
+            ro = ro - _plane_counts_numpy(rest[:1])
+        ones += ro
+        trans += rt
+    return ones, trans

@@ -1,0 +1,117 @@
+"""Spectrum of a weight matrix against Marchenko–Pastur (MP), in closed form (BRIEF §2).
+
+Matrix convention: a conv weight (out, in/groups, *k) is reshaped to (out, in/groups * prod(k))
+(PyTorch's storage order); a linear weight (out, in) is used as is. With N = larger and M = smaller
+dimension, the eigenvalues are lambda_i = s_i^2 / N (s_i the singular values, M of them), i.e. the
+spectrum of W^T W / N (or W W^T / N, whichever is M x M).
+MP for i.i.d. entries of variance sigma^2 (no fit: both parameters in closed form):
+    sigma^2 = mean(lambda) = sum(W^2) / (N M),   q = M / N,   edge lambda_+ = sigma^2 (1 + sqrt q)^2.
+Spikes: eigenvalues above a finite-size Tracy–Widom threshold (Johnstone 2001, real Wishart):
+    mu_NM = (sqrt(N-1) + sqrt(M))^2,  s_NM = (sqrt(N-1) + sqrt(M)) (1/sqrt(N-1) + 1/sqrt(M))^(1/3),
+    threshold = sigma^2 (mu_NM + TW_T * s_NM) / N  with TW_T = 4 (P(TW1 > 4) ~ 1e-4),
+so the margin above lambda_+ scales as N^(-2/3). ``top_over_edge`` = lambda_max / lambda_+,
+``mp_softrank`` = lambda_+ / lambda_max (WeightWatcher's).
+Shuffle distance: the same entries randomly permuted (seeded) destroy any structure but keep the
+marginal; distance = W1 between the two sorted eigenvalue sets divided by sigma^2, i.e.
+mean_i |lambda_(i) - lambda'_(i)| / mean(lambda) (0 = same spectrum; fresh i.i.d. ~0.01).
+Cost cap: a dimension above ``max_dim`` (2048) is sub-sampled to max_dim rows/columns chosen by
+numpy default_rng(seed) without replacement (MP of the sampled matrix; ``sampled_shape`` records it).
+SVD in float32 (numpy/LAPACK gesdd), eigenvalues in float64.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+TW_T = 4.0
+CONVENTION = "(out, in/groups*prod(kernel)); lambda = s^2/N, N = max dim"
+
+
+@dataclass
+class Spectral:
+    sv: np.ndarray            # singular values, descending (of the sampled matrix)
+    convention: str
+    shape: tuple[int, int]    # matrix shape after the conv reshape
+    sampled_shape: tuple[int, int]
+    q: float                  # M / N <= 1
+    mp_sigma2: float
+    mp_edge: float            # lambda_+
+    spike_threshold: float    # lambda_+ plus the Tracy–Widom margin
+    n_spikes: int
+    top_eig: float
+    top_over_edge: float
+    mp_softrank: float
+    shuffle_distance: float
+    seed: int
+
+    @property
+    def eigs(self) -> np.ndarray:
+        return self.sv.astype(np.float64) ** 2 / max(self.sampled_shape)
+
+    def to_dict(self, with_sv: bool = False) -> dict:
+        d = {k: getattr(self, k) for k in (
+            "convention", "q", "mp_sigma2", "mp_edge", "spike_threshold", "n_spikes", "top_eig",
+            "top_over_edge", "mp_softrank", "shuffle_distance", "seed")}
+        d = {k: (v if isinstance(v, str) else (int(v) if k in ("n_spikes", "seed") else float(v)))
+             for k, v in d.items()}
+        d["shape"] = list(self.shape)
+        d["sampled_shape"] = list(self.sampled_shape)
+        if with_sv:
+            d["sv"] = self.sv.tolist()
+        return d
+
+
+def as_matrix(w) -> np.ndarray:
+    """Conv (out, in/groups, *k) -> (out, in/groups*prod(k)); 2-D unchanged; 1-D -> (1, n)."""
+    w = np.asarray(w)
+    if w.ndim == 2:
+        return w
+    if w.ndim < 2:
+        return w.reshape(1, -1)
+    return w.reshape(w.shape[0], -1)
+
+
+def _svdvals(m: np.ndarray) -> np.ndarray:
+    return np.linalg.svd(np.ascontiguousarray(m, dtype=np.float32), compute_uv=False).astype(np.float64)
+
+
+def mp_threshold(sigma2: float, n: int, m: int, t: float = TW_T) -> float:
+    """sigma^2 (mu_NM + t s_NM) / N, Johnstone's centring and scaling for the largest eigenvalue."""
+    big, small = max(n, m), min(n, m)
+    a, b = np.sqrt(max(big - 1, 1)), np.sqrt(small)
+    mu = (a + b) ** 2
+    s = (a + b) * (1 / a + 1 / b) ** (1 / 3)
+    return float(sigma2 * (mu + t * s) / big)
+
+
+def spectral(w2d, seed: int = 0, max_dim: int = 2048) -> Spectral:
+    """Singular values, MP fit, spikes and shuffle distance of a weight matrix (see module doc)."""
+    w = as_matrix(w2d)
+    shape = (int(w.shape[0]), int(w.shape[1]))
+    rng = np.random.default_rng(seed)
+    if w.shape[0] > max_dim:
+        w = w[np.sort(rng.choice(w.shape[0], max_dim, replace=False))]
+    if w.shape[1] > max_dim:
+        w = w[:, np.sort(rng.choice(w.shape[1], max_dim, replace=False))]
+    w = np.asarray(w, dtype=np.float32)
+    n, m = max(w.shape), min(w.shape)
+    sv = _svdvals(w)
+    eig = sv**2 / n
+    sigma2 = float(np.sum(w.astype(np.float64) ** 2) / (n * m))
+    q = m / n
+    if sigma2 <= 0 or m < 1:
+        nan = float("nan")
+        return Spectral(sv, CONVENTION, shape, tuple(w.shape), q, sigma2, 0.0, 0.0, 0, 0.0, nan, nan, nan, seed)
+    edge = sigma2 * (1 + np.sqrt(q)) ** 2
+    thr = mp_threshold(sigma2, n, m)
+    top = float(eig[0])
+    shuf = w.reshape(-1)[rng.permutation(w.size)].reshape(w.shape)
+    eig_s = _svdvals(shuf) ** 2 / n
+    dist = float(np.mean(np.abs(np.sort(eig) - np.sort(eig_s))) / sigma2)
+    return Spectral(
+        sv=sv, convention=CONVENTION, shape=shape, sampled_shape=(int(w.shape[0]), int(w.shape[1])),
+        q=float(q), mp_sigma2=sigma2, mp_edge=float(edge), spike_threshold=thr,
+        n_spikes=int(np.sum(eig > thr)), top_eig=top, top_over_edge=top / edge,
+        mp_softrank=float(edge / top) if top > 0 else float("nan"), shuffle_distance=dist, seed=seed,
+    )

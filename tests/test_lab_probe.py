@@ -1,0 +1,155 @@
+"""Probes (FM1 / FM2, saturation, gradients) and start-training runs, against hand-computed oracles."""
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from paramstat.errors import ParamstatError
+from paramstat.lab.archs import MLP, build_model, find_probe_points, mlp_widths
+from paramstat.lab.probe import probe, probe_spec, random_batch
+
+torch.set_num_threads(1)
+
+
+def test_M_and_M_var_match_numpy_on_identity_net():
+    # linear activations, identity weights, zero bias: act_j = x for every layer, so M_j(x) = ||x||^2 / n
+    m = MLP([6, 6, 6, 6], act="linear")
+    with torch.no_grad():
+        for lin in m.linears:
+            lin.weight.copy_(torch.eye(6))
+            lin.bias.zero_()
+    X = random_batch((6,), 32, seed=4)
+    r = probe(m, X)
+    Mx = (X.double() ** 2).mean(dim=1).numpy()
+    assert len(r.layers) == 3
+    for lp in r.layers:
+        assert lp.M == pytest.approx(Mx.mean(), rel=1e-6)
+        assert lp.M_var == pytest.approx(Mx.var(), rel=1e-5)
+        assert lp.log_ratio_std == pytest.approx(0.0, abs=1e-6)
+        assert lp.tiny_frac == 0.0
+    assert r.M0 == pytest.approx(Mx.mean(), rel=1e-6)
+    assert r.beta == pytest.approx(2 / 6)
+
+
+def test_relu_halves_M_and_gradient_variance_oracle():
+    # one hidden ReLU layer: M_1 = mean(relu(Wx+b)^2); dL/dW from autograd on a copy
+    torch.manual_seed(0)
+    m = MLP([5, 7, 3], act="relu")
+    X, y = torch.randn(16, 5), torch.randint(0, 3, (16,))
+    r = probe(m, X, y)
+    with torch.no_grad():
+        h = torch.relu(X @ m.linears[0].weight.T + m.linears[0].bias)
+    assert r.layers[0].M == pytest.approx(float((h.double() ** 2).mean()), rel=1e-5)
+    assert r.layers[0].sat_frac == pytest.approx(float((h == 0).float().mean()))
+    # gradient oracle
+    W0 = m.linears[0].weight.detach().clone().requires_grad_(True)
+    hh = torch.relu(X @ W0.T + m.linears[0].bias.detach())
+    hh.retain_grad()
+    out = hh @ m.linears[1].weight.detach().T + m.linears[1].bias.detach()
+    torch.nn.functional.cross_entropy(out, y).backward()
+    assert r.layers[0].wgrad_var == pytest.approx(float(W0.grad.double().var(unbiased=False)), rel=1e-5)
+    assert r.layers[0].grad_var == pytest.approx(float(hh.grad.double().var(unbiased=False)), rel=1e-5)
+
+
+def test_sigmoid_saturation_with_large_weights():
+    m = MLP([20, 50, 2], act="sigmoid")
+    with torch.no_grad():
+        m.linears[0].weight.normal_(0, 10.0)
+    r = probe(m, random_batch((20,), 64))
+    assert r.layers[0].sat_frac > 0.8  # |Wx| ~ 45: nearly every unit at 0 or 1
+    m2 = MLP([20, 50, 2], act="sigmoid")
+    with torch.no_grad():
+        m2.linears[0].weight.normal_(0, 0.01)
+    assert probe(m2, random_batch((20,), 64)).layers[0].sat_frac == 0.0
+
+
+def test_beta_of_width_pattern():
+    r = probe_spec("mlp:784,20,60,20,60,10", init="xavier_uniform", data="random", batch=8)
+    assert r.beta == pytest.approx(1 / 20 + 1 / 60 + 1 / 20 + 1 / 60)
+    assert [lp.width for lp in r.layers] == [20, 60, 20, 60, 10]
+    assert mlp_widths("mlp:3x5", 64, 10) == [64, 5, 5, 5, 10]
+    with pytest.raises(ParamstatError, match="expects 784 inputs"):
+        mlp_widths("mlp:784,10", 64, 10)
+
+
+def _final_ratio(depth, init, seeds=range(6), batch=64):
+    out = []
+    for s in seeds:
+        r = probe_spec(f"mlp:{depth}x{depth}", init=init, data="random", batch=batch, seed=s)
+        out.append(r.layers[-2].M / r.M0)  # last hidden layer
+    return np.array(out)
+
+
+def test_fm1_fan_in_1_shrinks_geometrically_he_stays():
+    # Var(W) = 1/fan_in with ReLU halves M per layer: log M_d ~ -d log 2 (Hanin & Rolnick 2018, FM1)
+    lo10 = np.log(_final_ratio(10, "fan_in_1")).mean()
+    lo30 = np.log(_final_ratio(30, "fan_in_1")).mean()
+    slope = (lo30 - lo10) / 20
+    assert -math.log(2) * 1.3 < slope < -math.log(2) * 0.7
+    # He: E[M_d] = M_0 at any depth; the mean over seeds stays within a factor 10 at depth 50
+    he50 = _final_ratio(50, "he_normal", seeds=range(8))
+    assert 0.1 < he50.mean() < 10
+    # and 2x He grows geometrically (x2 per layer)
+    hi10 = np.log(_final_ratio(10, "he_2x")).mean()
+    assert hi10 > 4  # ~ 10 log 2 = 6.9
+
+
+def test_fm2_spread_grows_with_beta():
+    # same depth, width 5 (beta = 2) vs width 50 (beta = 0.2): spread of log M_d over inputs and seeds
+    def spread(width):
+        vals = []
+        for s in range(5):
+            r = probe_spec(f"mlp:10x{width}", init="he_normal", data="random", batch=128, seed=s)
+            vals.append(r.layers[-2].log_ratio_std)
+        return np.nanmean(vals)
+    assert spread(5) > 2 * spread(50)
+
+
+def test_probe_points_for_builtins_and_timm():
+    cnn = build_model("cnn", (1, 8, 8), 10)
+    assert [type(p).__name__ for p in find_probe_points(cnn)] == ["ReLU", "ReLU", "ReLU", "Linear"]
+    res = build_model("resnet:1x4", (1, 16, 16), 9)
+    r = probe(res, random_batch((1, 16, 16), 4))
+    assert r.layers[0].width == 4 * 16 * 16 and r.layers[-1].width == 9
+    t = build_model("resnet10t", (1, 32, 32), 5)
+    r = probe(t, random_batch((1, 32, 32), 4))
+    assert r.layers[-1].width == 5 and len(r.layers) > 5
+
+
+def test_cli_probe_json(capsys):
+    from paramstat.cli import main
+
+    assert main(["probe", "mlp:4x8", "--init", "he_normal", "--batch", "16", "--json", "-"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["beta"] == pytest.approx(4 / 8)
+    assert [lp["index"] for lp in d["layers"]] == [0, 1, 2, 3, 4]
+    assert {"index", "width", "M", "M_var"} <= set(d["layers"][0])
+    assert main(["probe", "mlp:4x8", "--batch", "1"]) == 2
+
+
+def test_train_reaches_target_and_fan_in_1_fails_deep():
+    from paramstat.lab.train import start_train
+
+    r = start_train("mlp:64,32,10", data="digits", inits=["he_normal"], seeds=[0], epochs=3, lr=0.05)
+    run = r.runs[0]
+    assert run.steps_to_target is not None and run.final_acc > 0.6
+    assert run.epochs_to_target == pytest.approx(run.steps_to_target / run.steps_per_epoch)
+    assert run.curve[0][0] == 0
+    deep = start_train("mlp:30x30", data="digits", inits=["fan_in_1"], seeds=[0], epochs=2, n_train=640)
+    assert deep.runs[0].steps_to_target is None and deep.runs[0].best_acc < 0.2
+    s = deep.summary()[0]
+    assert s["reached"] == 0 and s["median_steps"] is None
+
+
+def test_cli_starttrain_json(tmp_path, capsys):
+    from paramstat.cli import main
+
+    out = tmp_path / "r.json"
+    assert main(["starttrain", "--arch", "mlp:2x16", "--inits", "he_normal,xavier_uniform", "--seeds", "0",
+                 "--epochs", "1", "--json", str(out), "--plots", str(tmp_path)]) == 0
+    d = json.loads(out.read_text())
+    assert [s["init"] for s in d["summary"]] == ["he_normal", "xavier_uniform"]
+    assert (tmp_path / "curves.png").stat().st_size > 1000
+    assert main(["starttrain", "--inits", "nonsense"]) == 2
