@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .dtypes import LAYOUTS, as_bits, as_float, is_float
+from .dtypes import LAYOUTS, as_bits, as_float
 
-SUBSAMPLE = 100_000          # values for KS / quantile statistics
+SUBSAMPLE = 32_768           # values for KS / quantile / moment statistics (fixed-seed subsample)
 SPECTRAL_MAX_DIM = 256       # spectra on at most this many rows (and 4x as many cols), a fixed random subset
 MATRIX_ROLES = ("conv", "dwconv", "linear", "embedding", "attn_in_proj", "positional", "other")
 NORM_ROLES = ("norm_weight", "norm_bias")
@@ -245,21 +245,21 @@ def _candidates(role: str, fan_in: int | None, fan_out: int | None) -> list[tupl
     return c
 
 
-def _signature(x: np.ndarray, record) -> dict:
-    """Best-matching init law at its exact scale: {'best', 'ks_d', 'scale_ratio', 'beyond_bound'}.
-    Uses paramstat.stats.signatures when present."""
-    xs = np.sort(_subsample(x).astype(np.float64))
-    std = float(x.std()) if x.size else 0.0
+def _signature(x_nd: np.ndarray, record, xs_sorted: np.ndarray) -> dict:
+    """Best-matching init law at its exact scale: {'best', 'ks_d', 'scale_ratio'}.
+    paramstat.stats.signatures when present (on a SUBSAMPLE-value subsample; orthogonal included), else
+    the local candidates of ``_candidates``."""
+    xs = xs_sorted
+    std = float(xs.std()) if xs.size else 0.0
     try:
         from .stats.signatures import init_signatures
 
-        rep = init_signatures(xs, record.role, record.fan_in, record.fan_out, tuple(record.shape))
-        best = rep.matches[0] if rep.matches else None
+        rep = init_signatures(x_nd, record.role, record.fan_in, record.fan_out, tuple(record.shape),
+                              groups=record.groups, seed=0, sample_max=SUBSAMPLE)
+        best = next((m for m in rep.matches if m.kind != "constant" and math.isfinite(m.distance)), None)
         if best is not None:
-            exp = getattr(best, "expected_std", None) or getattr(best, "std", None)
-            ratio = std / exp if exp else float("nan")
-            return {"best": str(best.name), "ks_d": float(best.distance), "scale_ratio": ratio,
-                    "source": "stats.signatures"}
+            return {"best": str(best.name), "ks_d": float(best.distance), "scale_ratio": float(best.scale_ratio),
+                    "kind": best.kind}
     except Exception:  # noqa: BLE001
         pass
     best = None
@@ -361,7 +361,7 @@ def tensor_features(record, raw: np.ndarray, *, with_fits: bool = False) -> Feat
     runs = _value_runs(x, med)
     stats["runs"] = runs
     v: dict = {}
-    sig = _signature(x, record)
+    sig = _signature(x_nd if n_nonfinite == 0 else x, record, xs)
     stats["signature"] = sig
     free = _free_fit(xs)
     stats["free_fit"] = free

@@ -140,9 +140,15 @@ def scan(source, *, fresh=False, seed=0, model=None, checkpoint=None, trust_pick
     tensors: list = []
     bit_z: dict[str, np.ndarray] = {}
 
+    warnings = list(ckpt.warnings)
+
     def judge(rec: TensorRecord, raw: np.ndarray):
         t0 = time.perf_counter()
-        tv = judge_tensor(rec, raw)
+        try:
+            tv = judge_tensor(rec, raw)
+        except Exception as err:  # noqa: BLE001 - one odd tensor must not sink the scan: report it
+            warnings.append(f"{rec.name}: not analysed ({type(err).__name__}: {err})")
+            tv = _unjudged(rec, f"analysis failed: {type(err).__name__}: {err}")
         if keep_bits and rec.analysable:
             z = _per_bit_z(tv, raw, rec.dtype)
             if z is not None:
@@ -177,8 +183,17 @@ def scan(source, *, fresh=False, seed=0, model=None, checkpoint=None, trust_pick
     return ScanResult(
         source=str(ckpt.source), format=ckpt.format, verdict=verdict, score=float(score),
         n_params=int(ckpt.n_params), tensors=tensors, untrained=list(untrained),
-        provenance=dict(ckpt.provenance), warnings=list(ckpt.warnings), timings=timings,
+        provenance=dict(ckpt.provenance), warnings=warnings, timings=timings,
         layer_types=layer_types(ckpt.records), bit_z=bit_z, checkpoint=ckpt)
+
+
+def _unjudged(rec: TensorRecord, why: str):
+    """A 'skipped' TensorVerdict for a tensor the verdict model could not handle."""
+    from .verdict import Evidence, TensorVerdict
+
+    return TensorVerdict(name=rec.name, stored_name=rec.stored_name, role=rec.role, shape=tuple(rec.shape),
+                         dtype=rec.dtype, depth=rec.depth, numel=rec.numel, verdict="skipped", score=None,
+                         evidence=[Evidence("error", float("nan"), 0.0, why)], stats={})
 
 
 def _call_write_h5(write_h5, ckpt, path, force, per_tensor, progress=False):
@@ -331,26 +346,32 @@ def _num(x) -> float | None:
 
 
 def layer_type_table(result: ScanResult) -> list[LayerTypeRow]:
-    """Aggregate per layer type: # layers, max |Z| per fraction group, mean |Z|, verdict counts.
+    """Table 3 of a scan: :func:`aggregate_layer_types` over every tensor of ``result``."""
+    return aggregate_layer_types(
+        (result.layer_types.get(t.name) or "Other", t.verdict, t.dtype,
+         None if t.verdict == "skipped" else (t.stats or {}).get("bits")) for t in result.tensors)
 
-    Mean |Z| weights every (tensor, non-constant fraction bit) equally:
-    sum_g mean_abs_z_g * (bits_g - n_constant_g) / sum_g (bits_g - n_constant_g).
+
+def aggregate_layer_types(entries) -> list[LayerTypeRow]:
+    """The seed's Table 3 from ``(layer_type, verdict, dtype, bits_summary | None)`` per tensor.
+
+    Per layer type: # layers (tensors not 'skipped'); per fraction group the max over tensors of the
+    group's max |runs Z| (BitTests.summary()); mean |Z| weighting every (tensor, non-constant fraction bit)
+    equally: sum_g mean_abs_z_g * (bits_g - n_constant_g) / sum_g (bits_g - n_constant_g); verdict counts.
     """
     acc: dict[str, dict] = {}
     first: dict[str, int] = {}
-    for i, t in enumerate(result.tensors):
-        lt = result.layer_types.get(t.name) or "Other"
+    for i, (lt, verdict, dtype, bits) in enumerate(entries):
         a = acc.setdefault(lt, {"n": 0, "labels": None, "max": [None, None, None], "zsum": 0.0, "nbits": 0,
                                 "counts": {v: 0 for v in VERDICTS}})
         first.setdefault(lt, i)
-        a["counts"][t.verdict] = a["counts"].get(t.verdict, 0) + 1
-        if t.verdict == "skipped":
+        a["counts"][verdict] = a["counts"].get(verdict, 0) + 1
+        if verdict == "skipped":
             continue
         a["n"] += 1
-        bits = (t.stats or {}).get("bits")
         if not bits:
             continue
-        groups = _groups(bits, t.dtype)
+        groups = _groups(bits, dtype)
         if a["labels"] is None:
             a["labels"] = [g[0] for g in groups]
         for j, (_, g, nb) in enumerate(groups[:3]):
@@ -414,41 +435,45 @@ class PlotData:
     title: str
 
 
-_SCIPY = {"normal": "norm", "norm": "norm", "gaussian": "norm", "uniform": "uniform", "laplace": "laplace",
-          "logistic": "logistic", "t": "t", "student_t": "t", "studentt": "t", "student-t": "t",
-          "gennorm": "gennorm", "generalized_normal": "gennorm", "truncnorm": "truncnorm",
-          "truncated_normal": "truncnorm"}
-
-
-def _frozen(family: str, params):
-    """A frozen scipy distribution from a fit result (params as dict of scipy names or a sequence)."""
+def _frozen(family: str, params: dict):
+    """A frozen scipy distribution from a paramstat.stats.fits result (its parameter names)."""
     import scipy.stats as st
 
-    name = _SCIPY.get(str(family).lower().replace(" ", "_"))
-    if name is None:
-        return None
-    dist = getattr(st, name)
-    if isinstance(params, dict):
-        p = dict(params)
-        if name == "t" and "df" not in p:
-            p["df"] = p.pop("nu", None)
-        if name == "gennorm" and "beta" not in p:
-            p["beta"] = p.pop("shape", None)
-        if name == "uniform" and "low" in p and "high" in p:
-            lo, hi = p.pop("low"), p.pop("high")
-            p = {"loc": lo, "scale": hi - lo}
-        if name == "norm" and "mean" in p:
-            p = {"loc": p["mean"], "scale": p.get("std", p.get("scale"))}
-        shape_names = [s.strip() for s in (dist.shapes or "").split(",") if s.strip()]
-        try:
-            args = [float(p[s]) for s in shape_names]
-            return dist(*args, loc=float(p.get("loc", 0.0)), scale=float(p.get("scale", 1.0)))
-        except (KeyError, TypeError, ValueError):
-            return None
+    p = {k: float(v) for k, v in (params or {}).items()}
     try:
-        return dist(*[float(x) for x in params])
-    except (TypeError, ValueError):
+        if family == "normal":
+            return st.norm(p["mu"], p["sigma"])
+        if family == "uniform":
+            return st.uniform(p["lo"], p["hi"] - p["lo"])
+        if family == "laplace":
+            return st.laplace(p["mu"], p["b"])
+        if family == "logistic":
+            return st.logistic(p["mu"], p["s"])
+        if family == "t":
+            return st.t(p["nu"], p["mu"], p["sigma"])
+        if family == "gennorm":
+            return st.gennorm(p["beta"], p["mu"], p["alpha"])
+        if family == "truncnorm":
+            mu, sd = p["mu"], p["sigma"]
+            return st.truncnorm((p["lo"] - mu) / sd, (p["hi"] - mu) / sd, mu, sd)
+    except (KeyError, ZeroDivisionError):
         return None
+    return None
+
+
+def _engine_fits(tv, x: np.ndarray) -> list[dict]:
+    """Fits ranked by BIC: the verdict stats' when they carry parameters, else paramstat.stats.fits on a
+    seeded 20k subsample of ``x``."""
+    fit = (tv.stats or {}).get("fit") or {}
+    fits = fit.get("fits") if isinstance(fit, dict) else None
+    if fits and all("params" in f for f in fits):
+        return sorted(fits, key=lambda f: f.get("bic") if f.get("bic") is not None else float("inf"))
+    try:
+        from .stats.fits import fit_families
+    except ImportError:
+        return []
+    rep = fit_families(x, seed=0, subsample=20_000)
+    return [f.to_dict() for f in rep.fits]
 
 
 def _closed_form_fits(x: np.ndarray) -> list[tuple[str, object, float]]:
@@ -472,20 +497,16 @@ def _hist_curves(tv, x: np.ndarray, n_curves: int = 3) -> list[tuple[str, np.nda
     lo, hi = np.quantile(x, [0.0005, 0.9995]) if x.size > 2000 else (x.min(), x.max())
     pad = 0.05 * (hi - lo or 1.0)
     grid = np.linspace(lo - pad, hi + pad, 400)
-    fit = (tv.stats or {}).get("fit") or {}
     curves = []
-    fits = fit.get("fits") if isinstance(fit, dict) else None
-    if fits:
-        ranked = sorted(fits, key=lambda f: f.get("bic", float("inf")) if f.get("bic") is not None else 1e300)
-        for f in ranked:
-            d = _frozen(f.get("family", ""), f.get("params", ()))
-            if d is None:
-                continue
-            ks = f.get("ks_d")
-            label = f"{f.get('family')}" + (f" (KS D={ks:.4f})" if isinstance(ks, (int, float)) else "")
-            curves.append((label, grid, d.pdf(grid)))
-            if len(curves) == n_curves:
-                break
+    for f in _engine_fits(tv, x):
+        d = _frozen(f.get("family", ""), f.get("params"))
+        if d is None:
+            continue
+        ks = f.get("ks_d")
+        label = f"{f.get('family')}" + (f" (KS D={ks:.4f})" if isinstance(ks, (int, float)) else "")
+        curves.append((label, grid, d.pdf(grid)))
+        if len(curves) == n_curves:
+            break
     if not curves:
         for label, d, _ in _closed_form_fits(x)[:n_curves]:
             curves.append((f"{label} (closed-form MLE)", grid, d.pdf(grid)))
@@ -564,4 +585,20 @@ def plot_data(result: ScanResult, names: list[str] | None = None, max_points: in
         bz[i, :len(r)] = r
     scores = np.array([np.nan if t.score is None else t.score for t in analysed], dtype=float)
     return PlotData(hists, spectra, [n for n, _ in with_z], bz, [t.name for t in analysed], scores,
-                    [t.verdict for t in analysed], f"{result.source}: {result.verdict} ({result.score:.2f})")
+                    [t.verdict for t in analysed], f"{_short_source(result.source)}: {result.verdict} ({result.score:.2f})")
+
+
+def _short_source(source: str) -> str:
+    import os
+
+    return os.path.basename(source.rstrip("/")) or source
+
+
+# `paramstat.scan` is both this module (after `import paramstat.scan`, Python binds the submodule to the
+# package attribute) and the API function: make the module callable so `paramstat.scan(src)` always works.
+class _CallableModule(__import__("types").ModuleType):
+    def __call__(self, *args, **kwargs) -> ScanResult:
+        return scan(*args, **kwargs)
+
+
+__import__("sys").modules[__name__].__class__ = _CallableModule

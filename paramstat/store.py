@@ -98,6 +98,11 @@ def write_h5(ckpt: Checkpoint, path: str | Path, *, force: bool = False,
         prov = dict(ckpt.provenance)
         prov.setdefault("source", ckpt.source)
         prov.setdefault("format", ckpt.format)
+        import sys
+
+        for mod in ("torch", "timm", "h5py"):  # versions of what read/wrote the tensors
+            if mod in sys.modules:
+                prov.setdefault(f"{mod}_version", str(getattr(sys.modules[mod], "__version__", "?")))
         f.attrs["paramstat_format"] = FORMAT
         f.attrs["paramstat_format_version"] = FORMAT_VERSION
         f.attrs["paramstat_version"] = __version__

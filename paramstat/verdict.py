@@ -13,7 +13,9 @@ Verdict: ``trained`` if P >= thresholds.trained, ``untrained`` if P <= threshold
 
 Checkpoint (judge_checkpoint): over weight matrices, weighted by parameter count. ``trained`` when most
 decided parameters are trained; ``mixed`` when, in addition, some weight matrices are confidently untrained
-(P <= thresholds.mixed) — they and the small tensors of the same modules are listed; ``untrained`` otherwise.
+(P <= thresholds.mixed) — they and the small tensors of the same modules are listed — or when a trained
+minority holds >= 10% of the parameters in >= 2 matrices (a probe trained on a frozen random body);
+``untrained`` otherwise.
 Norm layers exactly at 1/0 inside a trained net are reported per tensor (untrained) but do not make a
 checkpoint ``mixed`` by themselves: a frozen affine norm, or one whose output is cancelled, legitimately
 stays at its init.
@@ -216,7 +218,9 @@ def judge_checkpoint(tensors: list[TensorVerdict], model: dict | None = None) ->
     """(verdict, P(trained), names of the never-trained tensors that make it 'mixed').
 
     Weighted by parameter count over the weight matrices ('matrix' group; all analysed tensors when
-    there are none). See the module docstring for the rule."""
+    there are none). ``trained`` when most decided parameters are trained and no matrix has
+    P <= thresholds.mixed; ``mixed`` when such matrices exist, or when a trained minority holds >= 10% of
+    the parameters in >= 2 matrices; ``untrained`` otherwise."""
     model = model or load_model()
     th = model["thresholds"]
     judged = [t for t in tensors if t.verdict != "skipped" and t.score is not None]
@@ -226,18 +230,24 @@ def judge_checkpoint(tensors: list[TensorVerdict], model: dict | None = None) ->
     w = np.array([t.numel for t in mats], dtype=np.float64)
     s = np.array([t.score for t in mats], dtype=np.float64)
     score = float((w * s).sum() / w.sum())
-    trained_w = float(w[[t.verdict == "trained" for t in mats]].sum())
-    untrained_w = float(w[[t.verdict == "untrained" for t in mats]].sum())
+    is_tr = np.array([t.verdict == "trained" for t in mats])
+    is_un = np.array([t.verdict == "untrained" for t in mats])
+    trained_w, untrained_w = float(w[is_tr].sum()), float(w[is_un].sum())
     decided = trained_w + untrained_w
     frac_trained = trained_w / decided if decided > 0 else score
-    if frac_trained < 0.5:
+    if frac_trained >= 0.5:
+        bad = [t for t in mats if t.score <= th.get("mixed", 0.1)]
+        if not bad:
+            return "trained", score, []
+    elif trained_w >= 0.1 * w.sum() and int(is_tr.sum()) >= 2:
+        # a trained minority (e.g. a probe on a frozen random body): list the untrained matrices
+        bad = [t for t, u in zip(mats, is_un) if u]
+    else:
         return "untrained", score, []
-    bad = [t for t in mats if t.score <= th.get("mixed", 0.1)]
-    if not bad:
-        return "trained", score, []
     mods = {_module(t.name) for t in bad}
     names = [t.name for t in bad]
-    names += [t.name for t in judged if t.group != "matrix" and t not in bad and _module(t.name) in mods
+    bad_ids = {id(t) for t in bad}
+    names += [t.name for t in judged if t.group != "matrix" and id(t) not in bad_ids and _module(t.name) in mods
               and t.verdict in ("untrained", "undetermined")]
     order = {t.name: i for i, t in enumerate(tensors)}
     names.sort(key=lambda n: order.get(n, 0))

@@ -69,6 +69,7 @@ def main():
                 a.set_ylabel(shapeset.CLASS_NAMES[c].replace("parallelogram", "par.").replace("+", "\n+"),
                              fontsize=7)
     fig.suptitle("Shapeset-3x2 (paramstat.lab.shapeset.generate(90, seed=2024)), one row per class", fontsize=9)
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
     savefig(fig, "shapeset_grid.png")
 
 

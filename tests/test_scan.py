@@ -216,9 +216,11 @@ def test_plots_are_valid_pngs(stubbed, tmp_path):
         assert data[:8] == b"\x89PNG\r\n\x1a\n"
         w, h = struct.unpack(">II", data[16:24])
         assert w > 300 and h > 200
+    from paramstat.report.plots import scores
+
     with pytest.raises(Exception, match="exists"):
-        write_all(pd_, tmp_path / "plots")                 # no overwrite without force
-    assert len(write_all(pd_, tmp_path / "plots", force=True)) == 4
+        scores(pd_, tmp_path / "plots" / "scores.png")     # no overwrite without force
+    assert scores(pd_, tmp_path / "plots" / "scores.png", force=True).stat().st_size > 1000
 
 
 def test_report_renders_details_and_mixed(stubbed):
@@ -243,3 +245,17 @@ def test_empty_checkpoint_is_a_user_error(stubbed):
 
     with pytest.raises(ParamstatError, match="no tensors"):
         S.scan(Checkpoint("empty", "test", []), progress=False)
+
+
+def test_a_failing_tensor_is_reported_not_fatal(monkeypatch):
+    def judge(rec, raw):
+        if rec.name == "conv2.weight":
+            raise ValueError("odd tensor")
+        return stub_judge(rec, raw)
+
+    monkeypatch.setattr(S, "_judges", lambda: (judge, stub_checkpoint))
+    res = S.scan(tiny_checkpoint(), progress=False)
+    tv = {t.name: t for t in res.tensors}["conv2.weight"]
+    assert tv.verdict == "skipped" and tv.score is None and "odd tensor" in tv.evidence[0].text
+    assert any("conv2.weight: not analysed (ValueError: odd tensor)" in w for w in res.warnings)
+    assert len(res.tensors) == 9

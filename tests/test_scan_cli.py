@@ -123,3 +123,32 @@ def test_corrupt_file_is_one_line(tmp_path, capsys):
     bad.write_bytes(b"\x05\x00garbage")
     rc, out, err = _run(capsys, bad)
     assert rc == 2 and out == "" and len(err.strip().splitlines()) == 1
+
+
+def test_python_api_module_and_dataframe():
+    import paramstat
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.Linear(32, 4))
+    r1 = paramstat.scan(net, progress=False)
+    r2 = paramstat.scan(net, progress=False)          # still callable after the submodule is imported
+    assert r1.verdict == r2.verdict and r1.n_params == 64 * 32 + 32 + 32 * 4 + 4
+    df = r1.to_dataframe()
+    assert list(df["name"]) == ["0.weight", "0.bias", "1.weight", "1.bias"]
+    assert list(df["shape"]) == [(32, 64), (32,), (4, 32), (4,)]
+    assert df["score"].between(0, 1).all() and set(df["verdict"]) <= {"trained", "untrained", "undetermined"}
+    assert r1.timings["analysis"] > 0 and r1.timings["total"] >= r1.timings["analysis"]
+
+
+def test_existing_outputs_refused_before_the_work(tiny_pt, tmp_path, capsys, monkeypatch):
+    import paramstat.scan as S
+
+    called = []
+    monkeypatch.setattr(S, "scan", lambda *a, **k: called.append(1))
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "hist.png").write_bytes(b"x")
+    (tmp_path / "r.json").write_text("{}")
+    for extra in (["--json", tmp_path / "r.json"], ["--plots", tmp_path / "p"], ["--h5", tmp_path / "r.json"]):
+        rc, out, err = _run(capsys, tiny_pt, *extra)
+        assert rc == 2 and "exists" in err and "--force" in err
+    assert called == []

@@ -76,12 +76,15 @@ def test_timm_vit_roles_meta():
 
 
 @pytest.mark.parametrize("arch", ["resnet18", "efficientnet_b0", "mobilenetv3_small_100", "vit_tiny_patch16_224",
-                                  "convnext_atto"])
+                                  "convnext_atto", "tv:mobilenet_v2", "tv:vit_b_16", "tv:convnext_tiny"])
 def test_inferred_roles_agree_with_architecture(arch):
-    """Name/shape rules vs the roles the live architecture gives, key by key."""
-    timm = pytest.importorskip("timm")
+    """Name/shape rules vs the roles the live architecture gives, key by key (timm and torchvision names)."""
     with torch.device("meta"):
-        m = timm.create_model(arch, pretrained=False)
+        if arch.startswith("tv:"):
+            tvm = pytest.importorskip("torchvision.models")
+            m = getattr(tvm, arch[3:])(weights=None)
+        else:
+            m = pytest.importorskip("timm").create_model(arch, pretrained=False)
     rm = role_map(m)
     sd = m.state_dict()
     inferred = infer_roles([(k, tuple(v.shape), str(v.dtype)) for k, v in sd.items()])

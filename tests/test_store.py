@@ -92,12 +92,12 @@ def test_per_tensor_callback(tmp_path):
     ck = checkpoint_from_module(_mixed_module())
 
     def stats(rec, arr):
-        return {"mean": float(np.nanmean(arr.astype(np.float64))) if rec.dtype != "bfloat16" else 0.0,
-                "hist": np.arange(3), "nested": {"k": 2}}
+        return {"n": int(arr.size), "role": rec.role, "hist": np.arange(3), "nested": {"k": 2}, "skip": None}
 
     out = write_h5(ck, tmp_path / "s.h5", per_tensor=stats)
     with h5py.File(out) as f:
-        assert f["bn1/weight"].attrs["stats.mean"] == 1.0
+        assert f["bn1/weight"].attrs["stats.n"] == 4 and f["fc/weight"].attrs["stats.n"] == 2560
+        assert f["fc/weight"].attrs["stats.role"] == "linear" and "stats.skip" not in f["fc/weight"].attrs
         assert f["bn1/weight"].attrs["stats.nested.k"] == 2
         assert f["_stats/bn1/weight/hist"][()].tolist() == [0, 1, 2]
     assert load(str(out)).names() == ck.names()  # stats datasets are not tensors

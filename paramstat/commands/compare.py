@@ -31,8 +31,10 @@ def add_arguments(p) -> None:
     p.add_argument("--subsample", type=int, default=100_000, metavar="K",
                    help="values per tensor for KS/Wasserstein/robust statistics (default 100000)")
     p.add_argument("--deep", choices=("auto", "all", "none"), default="auto",
-                   help="family fits and spectra: all changed tensors, none, or auto (all when the pair has "
-                        "<= 50M values, else the 16 most-changed) (default auto)")
+                   help="best-fit family and spectral spikes of A and B: auto = the --deep-top most-changed "
+                        "weight tensors, all = every changed weight tensor (slow: ~1 s each), none")
+    p.add_argument("--deep-top", type=int, default=8, metavar="N",
+                   help="tensors for --deep auto (default 8)")
     p.add_argument("--force", action="store_true", help="overwrite existing plot files")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -65,7 +67,7 @@ def run(args) -> int:
     fa, fb = _fresh_flags(args)
     res = compare(args.a, args.b, fresh_a=fa, fresh_b=fb, seed_a=args.seed_a, seed_b=args.seed_b,
                   model=args.model, trust_pickle=args.trust_pickle, progress=not args.no_progress,
-                  subsample=args.subsample, deep=args.deep)
+                  subsample=args.subsample, deep=args.deep, deep_top=args.deep_top)
     if args.json is not None:
         from ..report.jsonout import write_json
 

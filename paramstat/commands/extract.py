@@ -9,7 +9,7 @@ DESCRIPTION = (HELP + ". One dataset per tensor in a group tree following the mo
 
 
 def add_arguments(p) -> None:
-    add_source_arguments(p)
+    add_source_arguments(p, nargs="?")  # optional: --model NAME --checkpoint FILE needs no SOURCE
     p.add_argument("-o", "--output", required=True, metavar="OUT.h5", help="HDF5 file to write")
     p.add_argument("--force", action="store_true", help="overwrite OUT.h5 if it exists")
     p.add_argument("--compression", default="gzip", choices=["gzip", "gzip:4", "gzip:9", "lzf", "none"],

@@ -9,7 +9,7 @@ DESCRIPTION = (HELP + ". SOURCE is a timm name (--fresh for its own init), a wei
 
 
 def add_arguments(p) -> None:
-    add_source_arguments(p)
+    add_source_arguments(p, nargs="?")  # optional: --model NAME --checkpoint FILE needs no SOURCE
     p.add_argument("--json", metavar="PATH", default=None, help="write the listing as JSON ('-' = stdout)")
     p.add_argument("--totals-only", action="store_true", help="print only the totals by role")
     p.add_argument("--no-values", action="store_true",

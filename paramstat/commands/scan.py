@@ -29,6 +29,30 @@ def add_arguments(p) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
+PLOT_FILES = ("hist.png", "bits_heatmap.png", "spectra.png", "scores.png")
+
+
+def _check_outputs(args) -> None:
+    """Refuse existing outputs before the work, not after it."""
+    from pathlib import Path
+
+    from ..atomic import check_writable
+
+    if args.json and args.json != "-":
+        check_writable(args.json, args.force)
+    if args.h5:
+        check_writable(args.h5, args.force)
+    if args.plots:
+        d = Path(args.plots)
+        if d.exists() and not d.is_dir():
+            from ..errors import ParamstatError
+
+            raise ParamstatError("--plots needs a folder, this is a file", path=str(d))
+        for name in PLOT_FILES:
+            if (d / name).exists() and not args.force:
+                check_writable(d / name, False)
+
+
 def run(args) -> int:
     from rich.console import Console
 
@@ -41,6 +65,7 @@ def run(args) -> int:
         from ..errors import ParamstatError
 
         raise ParamstatError("no source given", hint="pass a timm model name, a checkpoint file or a folder")
+    _check_outputs(args)
     result = scan(args.source, fresh=args.fresh, seed=args.seed, model=args.model, checkpoint=args.checkpoint,
                   trust_pickle=args.trust_pickle, h5=args.h5, force=args.force,
                   progress=not args.no_progress, keep_bits=args.plots is not None)

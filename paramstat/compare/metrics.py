@@ -36,9 +36,8 @@ def moments_from_sums(n: int, shift: float, s1: float, s2: float, s3: float, s4:
     m2 = max(s2 / n - m1 * m1, 0.0)
     m3 = s3 / n - 3 * m1 * s2 / n + 2 * m1 ** 3
     m4 = s4 / n - 4 * m1 * s3 / n + 6 * m1 * m1 * s2 / n - 3 * m1 ** 4
-    # below ~1e-12 relative to the shift's scale, the variance is rounding noise: call it constant
-    tiny = 1e-24 * max(1.0, shift * shift, (s2 / n) if n else 0.0)
-    if m2 <= tiny:
+    # m2 = S2/n - m1^2 loses ~1e-16 m1^2 to rounding: below 1e-12 m1^2 it is noise (a constant tensor)
+    if m2 <= 1e-12 * m1 * m1:
         return MomentsLite(shift + m1, 0.0, math.nan, math.nan)
     return MomentsLite(shift + m1, math.sqrt(m2), m3 / m2 ** 1.5, m4 / (m2 * m2) - 3.0)
 

@@ -248,8 +248,9 @@ def build_profile(fits: list[TensorFit], kernels: dict[str, list], sources: list
                 "ks_d_max": float(np.max(ksd)) if ksd else None,
             },
             "tensors": [{"source": f.source, "name": f.name, "n": f.n, "fan_in": f.fan_in, "fan_out": f.fan_out,
-                         "kernel": f.kernel, "rel_depth": round(f.rel_depth, 4), "loc": f.loc, "scale": f.scale,
-                         "shape": float(s), "ks_d": f.ks_d} for f, s in zip(fs, shapes)],
+                         "kernel": f.kernel, "rel_depth": round(f.rel_depth, 4), "loc": _r(f.loc),
+                         "scale": _r(f.scale), "shape": _r(float(s)), "ks_d": _r(f.ks_d)}
+                        for f, s in zip(fs, shapes)],
         }
         if role in kernels:
             entry["spatial_cov"] = spatial_cov(kernels[role])
@@ -269,6 +270,11 @@ def build_profile(fits: list[TensorFit], kernels: dict[str, list], sources: list
         },
         "roles": roles,
     }
+
+
+def _r(x: float) -> float:
+    """6 significant digits (keeps the JSON readable and small)."""
+    return float(f"{x:.6g}")
 
 
 def sha256_file(path: str) -> str:

@@ -4,7 +4,7 @@ For one batch x_1..x_B and each probe point j (a layer's activation, in forward-
 the logits) with n_j = elements per input (C*H*W for convs):
 
 - ``M_j(x) = ||act_j(x)||^2 / n_j``; ``M`` = mean over the batch (FM1), ``M_var`` = variance over the
-  batch (FM2), ``log_ratio_std`` = std over the batch of ``log(M_j(x) / M_0(x))`` with
+  batch (FM2), ``log_ratio_mean`` / ``log_ratio_std`` = mean / std over the batch of ``log(M_j(x) / M_0(x))`` with
   ``M_0(x) = ||x||^2 / n_0``, ``tiny_frac`` = share of inputs with ``M_j(x) < 0.01 M_0(x)``.
 - ``act_mean``, ``act_std`` over all entries; ``sat_frac``: tanh / softsign |a| > 0.95, sigmoid a < 0.05 or
   a > 0.95 (Glorot & Bengio's saturation), ReLU-type a == 0 (inactive units); NaN for others.
@@ -39,6 +39,7 @@ class LayerProbe:
     width: int         # n_j
     M: float
     M_var: float
+    log_ratio_mean: float
     log_ratio_std: float
     tiny_frac: float
     act_mean: float
@@ -135,6 +136,7 @@ def probe(model: nn.Module, X: torch.Tensor, y: torch.Tensor | None = None, *, p
         layers.append(LayerProbe(
             index=i, name=names.get(id(rec["mod"]), "?"), kind=type(rec["mod"]).__name__, width=int(width),
             M=float(Mx.mean()), M_var=float(Mx.var(unbiased=False)) if Mx.numel() > 1 else 0.0,
+            log_ratio_mean=float(finite.mean()) if finite.size else math.nan,
             log_ratio_std=float(finite.std()) if finite.size > 1 else math.nan,
             tiny_frac=float(np.mean(ratio < TINY)),
             act_mean=float(a.mean()), act_std=float(a.std(unbiased=False)),

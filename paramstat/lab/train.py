@@ -77,15 +77,18 @@ def accuracy(model: nn.Module, X: torch.Tensor, y: torch.Tensor, batch: int = 10
 def train_run(model: nn.Module, Xtr, ytr, Xte, yte, *, epochs: float = 5, batch_size: int = 64,
               lr: float = 0.01, optim: str = "sgd", momentum: float = 0.9, target: float = 0.2,
               eval_every: int | None = None, seed: int = 0, stop_at_target: bool = False,
-              callback: Callable[[int, nn.Module], None] | None = None, init: str = "?") -> RunResult:
+              callback: Callable[[int, nn.Module], None] | None = None, init: str = "?",
+              eval_steps: Sequence[int] = ()) -> RunResult:
     """Train ``model`` on (Xtr, ytr) and track test accuracy. ``epochs`` may be fractional.
-    ``callback(step, model)`` runs at every evaluation (e.g. to scan the weights)."""
+    ``eval_steps``: extra steps to evaluate at. ``callback(step, model)`` runs at every evaluation
+    (e.g. to scan the weights)."""
     Xtr, Xte = torch.as_tensor(Xtr), torch.as_tensor(Xte)
     ytr, yte = torch.as_tensor(ytr, dtype=torch.long), torch.as_tensor(yte, dtype=torch.long)
     n = Xtr.shape[0]
     spe = max(1, math.ceil(n / batch_size))
     total = max(1, int(round(epochs * spe)))
     eval_every = eval_every or max(1, spe // 4)
+    extra = set(eval_steps)
     if optim == "sgd":
         opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     elif optim == "adam":
@@ -114,7 +117,7 @@ def train_run(model: nn.Module, Xtr, ytr, Xte, yte, *, epochs: float = 5, batch_
         loss_v = float(loss.detach())
         if not math.isfinite(loss_v):
             diverged = True
-        if step % eval_every == 0 or step % spe == 0 or step == total or diverged:
+        if step % eval_every == 0 or step % spe == 0 or step == total or diverged or step in extra:
             acc = accuracy(model, Xte, yte)
             curve.append((step, acc))
             if callback:

@@ -118,7 +118,10 @@ def unmatched_table(res, limit: int = 20) -> Table | None:
 
 
 def render(res, console: Console | None = None, top: int = 10) -> None:
-    console = console or Console()
+    if console is None:
+        console = Console()
+        if not console.is_terminal:  # files and pipes: wide enough that tensor names are not cut
+            console = Console(width=180)
     console.print(summary_table(res))
     if res.tensors:
         if any(not t.equal for t in res.tensors):

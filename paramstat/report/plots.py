@@ -55,7 +55,7 @@ def histograms(pd: PlotData, path: Path, force: bool = False) -> Path | None:
         ax.legend(fontsize=7, loc="upper right")
     for ax in axes.ravel()[k:]:
         ax.axis("off")
-    fig.suptitle(f"{pd.title} — histograms with the best fitted pdfs (ranked by BIC)", fontsize=10)
+    fig.suptitle(f"{pd.title} — best fitted pdfs by BIC (paramstat.stats.fits, 20k-value subsample)", fontsize=10)
     fig.tight_layout()
     return _save(fig, path, force)
 
@@ -67,7 +67,9 @@ def bit_heatmap(pd: PlotData, path: Path, force: bool = False) -> Path | None:
     plt = _plt()
     n, nb = z.shape
     fig, ax = plt.subplots(figsize=(max(6.0, 0.28 * nb + 3), min(max(3.0, 0.13 * n + 1.5), 16)))
-    vmax = max(4.0, float(np.nanmax(np.abs(z))))
+    # clip the colour scale at the fraction bits' range: exponent bits reach |Z| in the hundreds
+    frac = np.abs(z[:, :min(nb, 23)])
+    vmax = float(np.clip(np.nanpercentile(frac, 99.5), 4.0, 30.0)) if np.isfinite(frac).any() else 4.0
     cmap = plt.get_cmap("RdBu_r").with_extremes(bad="#dddddd")
     im = ax.imshow(np.ma.masked_invalid(z), aspect="auto", cmap=cmap, vmin=-vmax, vmax=vmax,
                    interpolation="nearest")
@@ -78,8 +80,9 @@ def bit_heatmap(pd: PlotData, path: Path, force: bool = False) -> Path | None:
     ax.set_yticklabels([_short(pd.bit_names[i], 45) for i in range(0, n, step)], fontsize=6)
     ax.set_xlabel("bit position (0 = least significant; fp32: fraction 0-22, exponent 23-30, sign 31)")
     ax.set_ylabel("tensor (network order)")
-    ax.set_title(f"{pd.title}\nWald–Wolfowitz runs Z per bit (grey = constant bit)", fontsize=9)
-    fig.colorbar(im, ax=ax, label="runs Z")
+    ax.set_title(f"{pd.title}\nWald–Wolfowitz runs Z per bit (grey = constant bit; colours clipped at "
+                 f"±{vmax:.0f}, max |Z| {np.nanmax(np.abs(z)):.0f})", fontsize=9)
+    fig.colorbar(im, ax=ax, label="runs Z", extend="both")
     fig.tight_layout()
     return _save(fig, path, force)
 
@@ -94,7 +97,8 @@ def spectra(pd: PlotData, path: Path, force: bool = False) -> Path | None:
     fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.8 * rows), squeeze=False)
     for ax, s in zip(axes.ravel(), pd.spectra):
         top = float(s.evals.max())
-        ax.hist(s.evals, bins=80, range=(0, max(top, s.edge) * 1.02), density=True, color="#c6dbef",
+        bins = int(np.clip(s.evals.size // 4, 10, 80))
+        ax.hist(s.evals, bins=bins, range=(0, max(top, s.edge) * 1.02), density=True, color="#c6dbef",
                 label=f"eigenvalues of WᵀW/N ({s.shape[0]}×{s.shape[1]})")
         ax.plot(s.mp_x, s.mp_pdf, "r-", lw=1.5, label=f"Marchenko–Pastur (σ²={s.sigma2:.2e}, q={s.q:.2f})")
         ax.axvline(s.edge, color="r", ls=":", lw=1, label=f"MP edge; {s.n_spikes} eigenvalues > 1.05×edge")
@@ -116,7 +120,7 @@ def scores(pd: PlotData, path: Path, force: bool = False) -> Path | None:
         return None
     plt = _plt()
     n = pd.scores.size
-    fig, ax = plt.subplots(figsize=(min(max(7.0, 0.09 * n + 3), 24), 4.2))
+    fig, ax = plt.subplots(figsize=(min(max(7.0, 0.06 * n + 3), 16), 5.0))
     x = np.arange(n)
     for v in ("trained", "untrained", "undetermined"):
         m = np.array([vv == v for vv in pd.verdicts])
@@ -124,6 +128,11 @@ def scores(pd: PlotData, path: Path, force: bool = False) -> Path | None:
             ax.scatter(x[m], pd.scores[m], s=16, color=COLORS[v], label=f"{v} ({int(m.sum())})", zorder=3)
     ax.plot(x, pd.scores, "-", color="#bbbbbb", lw=0.7, zorder=1)
     ax.axhline(0.5, color="k", ls=":", lw=0.8)
+    low = [i for i in range(n) if pd.verdicts[i] in ("untrained", "undetermined")]
+    if 0 < len(low) <= 12 and len(low) < n / 2:       # name the few tensors that stand out
+        for i in low:
+            ax.annotate(_short(pd.score_names[i], 32), (i, pd.scores[i]), xytext=(4, 6),
+                        textcoords="offset points", fontsize=6, rotation=30, color=COLORS[pd.verdicts[i]])
     ax.set_ylim(-0.03, 1.03)
     ax.set_xlabel("tensor index in network order")
     ax.set_ylabel("P(trained)")

@@ -1,4 +1,11 @@
-"""Sources: one entry point, many inputs. ``load(source)`` -> Checkpoint (see docs/ARCHITECTURE.md)."""
+"""Sources: one entry point, many inputs. ``load(source)`` -> Checkpoint (see docs/ARCHITECTURE.md).
+
+Inputs (dispatch.py decides): a timm model name (pretrained from the HF/torch hub cache, or ``fresh=True``
+with ``seed``), ``.safetensors`` (memory-mapped, tensor by tensor), sharded safetensors
+(``*.safetensors.index.json``) and Hugging Face folders, PyTorch pickles (``torch.load(weights_only=True)``,
+nested checkpoints unwrapped, wrapper prefixes stripped), ``.npz``, paramstat's own ``.h5``, an nn.Module or
+an in-memory state dict. ``model=NAME`` (+ ``checkpoint=FILE``) takes roles and order from the timm
+architecture. Roles and fans: roles.py (documented rules). Sources never compute statistics."""
 from __future__ import annotations
 
 from .module import checkpoint_from_module, role_map

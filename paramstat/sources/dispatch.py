@@ -37,6 +37,8 @@ def load(source, *, fresh=False, seed=0, model=None, checkpoint=None, trust_pick
             from .module import checkpoint_from_module
 
             return checkpoint_from_module(source)
+        if isinstance(source, dict):
+            return _load_mapping(source)
         raise ParamstatError(f"cannot load a {type(source).__name__}", hint="give a path or a timm name")
     if model is not None:
         return _load_with_model(source, model=model, checkpoint=checkpoint, fresh=fresh, seed=seed,
@@ -45,13 +47,23 @@ def load(source, *, fresh=False, seed=0, model=None, checkpoint=None, trust_pick
         if checkpoint is not None:
             source = checkpoint
         else:
-            raise ParamstatError("no source given", hint="give a checkpoint file/folder or a timm model name")
+            raise ParamstatError("no source given", hint="give a checkpoint file/folder, a timm model name, or --model NAME --checkpoint FILE")
     elif checkpoint is not None:
         raise ParamstatError("--checkpoint needs --model NAME (the architecture that gives the roles)",
                              hint="or pass the file as SOURCE")
     ck = _load_path_or_name(str(source), fresh=fresh, seed=seed, trust_pickle=trust_pickle)
     ck.warnings = list(dict.fromkeys(ck.warnings))
     return ck
+
+
+def _load_mapping(obj: dict) -> Checkpoint:
+    """An in-memory state dict (possibly nested / prefixed, values torch tensors or numpy arrays)."""
+    import numpy as np
+    import torch
+
+    obj = {k: (torch.from_numpy(np.ascontiguousarray(v)) if isinstance(v, np.ndarray) else v) for k, v in obj.items()}
+    entries, w = _entries_from_object(obj, "<state_dict>")
+    return build(entries, source="<state_dict>", format="state_dict", warnings=w, path="<state_dict>")
 
 
 def _looks_like_path(s: str) -> bool:
@@ -182,7 +194,6 @@ def _load_file(p: Path, s: str, *, roles, order, extra_prov, trust_pickle, kind=
 
 
 def _torch_entries(p: Path, s: str, trust_pickle: bool):
-    from ..dtypes import torch_dtype_name, torch_to_numpy
     from .prefixes import unwrap
     from .torch_source import torch_load
 
@@ -190,7 +201,21 @@ def _torch_entries(p: Path, s: str, trust_pickle: bool):
     flat, w, where = unwrap(obj)
     if "" in flat and len(flat) == 1:
         return [], w, flat[""]
-    if where:
+    entries, w = _entries_from_flat(flat, w, where, s)
+    return entries, w, None
+
+
+def _entries_from_object(obj, s: str):
+    from .prefixes import unwrap
+
+    flat, w, where = unwrap(obj)
+    return _entries_from_flat(flat, w, where, s)
+
+
+def _entries_from_flat(flat: dict, w: list[str], where: str, s: str):
+    from ..dtypes import torch_dtype_name, torch_to_numpy
+
+    if where and not any("taken from" in x for x in w):
         w = [f"weights nested under '{where}'"] + w
     entries = []
     for k, t in flat.items():
@@ -199,7 +224,7 @@ def _torch_entries(p: Path, s: str, trust_pickle: bool):
     if not entries:
         raise ParamstatError("no tensors found in this checkpoint" + (f" ({w[0]})" if w else ""), path=s,
                              hint="check that it is a weights file (a state dict), not e.g. an optimizer dump")
-    return entries, w, None
+    return entries, w
 
 
 def _load_index(p: Path, s: str, *, roles, order, prov, warnings, trust_pickle) -> Checkpoint:

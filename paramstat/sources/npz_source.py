@@ -33,7 +33,14 @@ def load_npz(path: str | Path) -> tuple[list[Entry], list[str]]:
                     continue
                 with z.open(info) as fh:
                     version = np.lib.format.read_magic(fh)
-                    shape, _fortran, dtype = np.lib.format._read_array_header(fh, version)
+                    if version == (1, 0):
+                        shape, _fortran, dtype = np.lib.format.read_array_header_1_0(fh)
+                    elif version == (2, 0):
+                        shape, _fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+                    else:  # rare (utf-8 field names): read the member once
+                        a = np.lib.format.read_array(fh, allow_pickle=False)
+                        shape, dtype = a.shape, a.dtype
+                        del a
                 key = info.filename[:-4]
                 if dtype.hasobject:
                     warnings.append(f"object array ignored (needs pickle): {key}")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 POSITIONAL_RE = re.compile(
     r"(^|[._])(pos_embed\w*|pos_embedding\w*|position_embeddings?|absolute_pos_embed|cls_token|dist_token|"
-    r"mask_token|reg_token|register_tokens?|relative_position_bias_table|wpe|embed_positions|"
+    r"mask_token|reg_token|register_tokens?|class_token|relative_position_bias_table|wpe|embed_positions|"
     r"positional_embedding|class_embedding)($|[._])"
 )
 ATTN_IN_RE = re.compile(r"(^|\.)(qkv|in_proj|query_key_value|c_attn|Wqkv|qkv_proj)(\.weight|_weight)$"
@@ -29,6 +29,7 @@ EMBED_HINT_RE = re.compile(r"embed|wte|word_embeddings|token_embedding|tok_embed
                            re.I)
 NORM_HINT_RE = re.compile(r"(^|[._])(\w*norm\w*|bn\d*|_bn\d*|ln\w*|gn\d*|layernorm\w*|batchnorm\w*|"
                           r"LayerNorm|ln_f|ln_\d+)($|[._])", re.I)
+LAYER_SCALE_RE = re.compile(r"^(layer_?scale\w*|gamma\w*|ls\d*|scale\w*)$", re.I)
 DW_HINT_RE = re.compile(r"depthwise|(^|[._])dw([._]|$)|conv_dw|dw_conv|dwconv", re.I)
 
 
@@ -136,7 +137,8 @@ def infer_roles(items: list[tuple[str, tuple[int, ...], str]]) -> list[RoleInfo]
 
     1. leaf in running_mean / running_var / num_batches_tracked (or TF moving_*) -> running_stat
     2. name matches a positional pattern (pos_embed, position_embeddings, cls_token ...) -> positional
-    3. ndim >= 3 -> conv; dwconv when shape[1] == 1 and shape[0] > 1 and either the name says depthwise
+    3. ndim >= 2 with a layer-scale leaf (layer_scale, gamma, ls1, scale...) -> other;
+       ndim >= 3 -> conv; dwconv when shape[1] == 1 and shape[0] > 1 and either the name says depthwise
        (depthwise, dw, conv_dw) or it is not the first conv weight of the file (a stem conv on 1-channel
        input has the same shape); groups = shape[0] (channel multiplier 1 assumed).
     4. ndim == 2: fused qkv / in_proj names -> attn_in_proj; names with embed/wte/word_embeddings ->
@@ -158,6 +160,9 @@ def infer_roles(items: list[tuple[str, tuple[int, ...], str]]) -> list[RoleInfo]
             continue
         if is_positional(name):
             out.append(RoleInfo("positional"))
+            continue
+        if len(shape) >= 2 and LAYER_SCALE_RE.match(lf):
+            out.append(RoleInfo("other", fi, fo))  # layer scale stored as (C, 1, 1), not a conv
             continue
         if len(shape) >= 3:
             dw = shape[1] == 1 and shape[0] > 1 and (bool(DW_HINT_RE.search(name)) or seen_conv)

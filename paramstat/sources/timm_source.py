@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..errors import ParamstatError
 
-PROBE_HOST = ("huggingface.co", 443)
+PROBE_URL = "https://huggingface.co/api/models/timm/resnet18.a1_in1k"
 PROBE_TIMEOUT = 3.0
 
 
@@ -29,9 +29,12 @@ def check_name(name: str) -> None:
     if timm.is_model(base):
         return
     names = timm.list_models()
-    close = difflib.get_close_matches(base, names, n=5, cutoff=0.6)
+    low = base.lower()
+    close = [n for n in names if n.startswith(low)][:3]
+    close += [n for n in difflib.get_close_matches(low, names, n=5, cutoff=0.6) if n not in close]
     if not close:
-        close = [n for n in names if base.lower() in n][:5]
+        close = [n for n in names if low in n][:5]
+    close = close[:5]
     hint = ("did you mean: " + ", ".join(close)) if close else \
         "give a checkpoint file/folder, or a timm model name (timm.list_models())"
     raise ParamstatError(f"not a file and not a timm model name: {name!r}", hint=hint)
@@ -96,19 +99,25 @@ def _cached_weights(cfg) -> str | None:
 
 
 def _online(timeout: float = PROBE_TIMEOUT) -> bool:
-    """Can we reach the HF hub? Bounded by ``timeout`` seconds even when DNS hangs."""
+    """Can we reach the HF hub? One HTTPS request (a bare TCP connect is not enough: sandboxes and
+    proxies accept connections they cannot serve), bounded by ``timeout`` seconds even when DNS or the
+    TLS handshake hangs. Any HTTP answer counts as online."""
     if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False") or \
             os.environ.get("PARAMSTAT_OFFLINE"):
         return False
     result = {"ok": False}
 
     def probe():
-        import socket
+        import urllib.error
+        import urllib.request
 
         try:
-            with socket.create_connection(PROBE_HOST, timeout=timeout):
+            req = urllib.request.Request(PROBE_URL, method="HEAD")
+            with urllib.request.urlopen(req, timeout=timeout):
                 result["ok"] = True
-        except OSError:
+        except urllib.error.HTTPError as e:
+            result["ok"] = e.code < 500
+        except Exception:  # noqa: BLE001 - URLError, TLS errors, timeouts, resets: all mean offline
             pass
 
     t = threading.Thread(target=probe, daemon=True)

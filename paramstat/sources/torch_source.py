@@ -45,14 +45,17 @@ def torch_load(path: str | Path, trust_pickle: bool = False):
         msg = str(e)
         if not trust_pickle and "Weights only load failed" in msg:
             reason = _first_reason(msg)
-            if "GLOBAL" in reason or "Unsupported" in reason:
+            if "GLOBAL" in reason:
+                raise UnsafePickleError(f"refused: this pickle needs arbitrary code to load ({reason})",
+                                        path=p, hint="pass --trust-pickle only if you trust the file") from e
+            if "Unsupported" in reason:
                 raise UnsafePickleError(
-                    "refused: this pickle needs arbitrary code to load" + (f" ({reason})" if reason else ""),
-                    path=p, hint="pass --trust-pickle only if you trust the file") from e
+                    f"refused: the safe loader (weights_only) cannot read this pickle ({reason}; not written "
+                    "by torch.save?)", path=p, hint="pass --trust-pickle only if you trust the file") from e
         raise ParamstatError(f"corrupt pickle ({msg.splitlines()[0][:120]})", path=p, hint=CORRUPT_HINT) from e
     except (RuntimeError, EOFError, ValueError, KeyError, IndexError, struct.error, AttributeError,
             ImportError, UnicodeDecodeError, zipfile.BadZipFile, OSError, TypeError) as e:
-        first = (str(e).splitlines() or [""])[0][:120]
+        first = (str(e).splitlines() or [""])[0].split(". ")[0][:120]
         raise ParamstatError(f"cannot read as a PyTorch checkpoint ({type(e).__name__}: {first})", path=p,
                              hint=CORRUPT_HINT) from e
 

@@ -6,11 +6,17 @@ Modules: ``bits`` (bit-level monobit + runs tests for every bit position), ``run
 Never prints, never reads files.
 """
 from .bits import BitTests, bit_groups, bit_tests, bit_tests_from_counts, layer_type_table
+from .fits import FAMILIES, FitReport, FitResult, fit_families
 from .moments import Moments, moments
 from .runs import RunsResult, axis_runs, pooled_runs, runs_test, runs_z_from_counts, value_runs
+from .signatures import SigMatch, SignatureReport, init_signatures
+from .spectral import Spectral, spectral
 
 __all__ = [
     "BitTests", "bit_groups", "bit_tests", "bit_tests_from_counts", "layer_type_table",
+    "FAMILIES", "FitReport", "FitResult", "fit_families",
     "Moments", "moments",
     "RunsResult", "axis_runs", "pooled_runs", "runs_test", "runs_z_from_counts", "value_runs",
+    "SigMatch", "SignatureReport", "init_signatures",
+    "Spectral", "spectral",
 ]

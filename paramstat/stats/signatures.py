@@ -1,0 +1,232 @@
+"""Distance of a tensor to every known initializer (BRIEF §3), with the scale fixed by the init's
+formula (never fitted), so a trained tensor that kept its marginal shape but changed scale is far.
+
+Fans follow torch's ``_calculate_fan_in_and_fan_out`` from the shape (out, in/groups, *k):
+fan_in = in/groups * prod(k), fan_out = out * prod(k); the timm/TF depthwise convention
+fan_out_grouped = out/groups * prod(k) is added when groups > 1. 1-D tensors use the fan_in /
+fan_out arguments (a bias gets its layer's fan_in). Candidates (name: distribution):
+  pytorch_default        U(+-1/sqrt(fan_in))  (= kaiming_uniform_(a=sqrt 5); timm ViT patch conv)
+  pytorch_default_bias   U(+-1/sqrt(fan_in))  for 1-D biases
+  kaiming_normal_fan_in / _fan_out / _fan_out_grouped   N(0, 2/fan)        (relu gain sqrt 2)
+  kaiming_uniform_fan_in / _fan_out / _fan_out_grouped  U(+-sqrt(6/fan))
+  xavier_normal N(0, 2/(fan_in+fan_out)),  xavier_uniform U(+-sqrt(6/(fan_in+fan_out)))
+  lecun_normal           timm: sigma' * TN(-2, 2), sigma' = sqrt(1/fan_in)/0.87962566 (std sqrt(1/fan_in))
+  trunc_normal_fan_in    N(0, 1/fan_in) truncated at +-2 absolute (torchvision ViT patch conv)
+  trunc_normal_0.02, normal_0.02, normal_0.01, normal_1 (Embedding), normal_1e-06 (tokens, ViT biases)
+  orthogonal             rows (or columns, whichever fewer) orthonormal times a gain
+  constant_0, constant_1, constant (any other single value, e.g. layer scale 1e-6)
+Distance: Kolmogorov–Smirnov D = sup |F_n - F| against the candidate's CDF, on the sorted values
+(a seeded uniform subsample of ``sample_max`` values, with replacement, for bigger tensors).
+Orthogonal: G = A A^T of the smaller side (at most 128 rows/columns, seeded) against c I with
+c = mean diag G: distance = ||G - c I||_F / (c sqrt(m)) (1e-7 for orthogonal_, ~sqrt(m/N) for i.i.d.),
+gain = sqrt(c) (scale_ratio against gain 1). Constants: distance = fraction of values != c.
+``scale_ratio`` = std(x) / expected std (std of the KS sample). Best = smallest distance; ``ties`` lists candidates within
+1e-9 of it (trunc_normal_0.02 and normal_0.02 are the same distribution in practice).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+LECUN_TN_STD = 0.87962566103423978  # std of N(0,1) truncated to (-2, 2)
+
+
+@dataclass
+class SigMatch:
+    name: str
+    distance: float
+    kind: str            # 'uniform', 'normal', 'truncnorm', 'orthogonal', 'constant'
+    params: dict = field(default_factory=dict)
+    expected_std: float = float("nan")
+    scale_ratio: float = float("nan")
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "distance": float(self.distance), "kind": self.kind,
+                "params": {k: float(v) for k, v in self.params.items()},
+                "expected_std": float(self.expected_std), "scale_ratio": float(self.scale_ratio)}
+
+
+@dataclass
+class SignatureReport:
+    best: str | None
+    distance: float
+    matches: list[SigMatch]      # sorted by distance
+    ties: list[str]
+    n: int
+    n_used: int                  # values used for KS (n or the subsample)
+    seed: int
+
+    @property
+    def best_match(self) -> SigMatch | None:
+        return self.matches[0] if self.matches else None
+
+    def get(self, name: str) -> SigMatch | None:
+        for m in self.matches:
+            if m.name == name:
+                return m
+        return None
+
+    def to_dict(self) -> dict:
+        return {"best": self.best, "distance": float(self.distance), "ties": list(self.ties),
+                "n": self.n, "n_used": self.n_used, "seed": self.seed,
+                "scale_ratio": float(self.matches[0].scale_ratio) if self.matches else float("nan"),
+                "matches": [m.to_dict() for m in self.matches]}
+
+
+def fans(shape, fan_in=None, fan_out=None, groups=None) -> dict[str, float]:
+    """{'fan_in', 'fan_out', 'fan_out_grouped'?} from the shape (torch convention), else the args."""
+    shape = tuple(int(s) for s in shape)
+    g = int(groups) if groups else 1
+    out: dict[str, float] = {}
+    if len(shape) >= 2:
+        rf = int(np.prod(shape[2:])) if len(shape) > 2 else 1
+        out["fan_in"] = shape[1] * rf
+        out["fan_out"] = shape[0] * rf
+        if g > 1:
+            out["fan_out_grouped"] = shape[0] // g * rf
+    else:
+        if fan_in:
+            out["fan_in"] = int(fan_in)
+        if fan_out:
+            out["fan_out"] = int(fan_out)
+    return out
+
+
+def candidates(shape, role=None, fan_in=None, fan_out=None, groups=None) -> list[tuple[str, str, dict]]:
+    """(name, kind, params) for every initializer applicable to this tensor."""
+    f = fans(shape, fan_in, fan_out, groups)
+    nd = len(tuple(shape))
+    c: list[tuple[str, str, dict]] = []
+    fi, fo = f.get("fan_in"), f.get("fan_out")
+    if nd >= 2 and fi:
+        c.append(("pytorch_default", "uniform", {"b": 1 / np.sqrt(fi)}))
+        for mode in ("fan_in", "fan_out", "fan_out_grouped"):
+            if f.get(mode):
+                c.append((f"kaiming_normal_{mode}", "normal", {"s": np.sqrt(2 / f[mode])}))
+                c.append((f"kaiming_uniform_{mode}", "uniform", {"b": np.sqrt(6 / f[mode])}))
+        if fo:
+            c.append(("xavier_normal", "normal", {"s": np.sqrt(2 / (fi + fo))}))
+            c.append(("xavier_uniform", "uniform", {"b": np.sqrt(6 / (fi + fo))}))
+        sp = np.sqrt(1 / fi) / LECUN_TN_STD
+        c.append(("lecun_normal", "truncnorm", {"s": sp, "a": -2 * sp, "b": 2 * sp}))
+        c.append(("trunc_normal_fan_in", "truncnorm", {"s": np.sqrt(1 / fi), "a": -2.0, "b": 2.0}))
+    elif fi:
+        c.append(("pytorch_default_bias", "uniform", {"b": 1 / np.sqrt(fi)}))
+    c.append(("trunc_normal_0.02", "truncnorm", {"s": 0.02, "a": -2.0, "b": 2.0}))
+    c.append(("normal_0.02", "normal", {"s": 0.02}))
+    c.append(("normal_0.01", "normal", {"s": 0.01}))
+    c.append(("normal_1", "normal", {"s": 1.0}))
+    c.append(("normal_1e-06", "normal", {"s": 1e-6}))
+    if nd >= 2:
+        c.append(("orthogonal", "orthogonal", {}))
+    c.append(("constant_0", "constant", {"c": 0.0}))
+    c.append(("constant_1", "constant", {"c": 1.0}))
+    return c
+
+
+def _cdf(kind: str, p: dict, x: np.ndarray) -> np.ndarray:
+    from scipy.special import ndtr
+
+    if kind == "uniform":
+        return np.clip((x + p["b"]) / (2 * p["b"]), 0.0, 1.0)
+    if kind == "normal":
+        return ndtr(x / p["s"])
+    if kind == "truncnorm":
+        s, a, b = p["s"], p["a"], p["b"]
+        lo, hi = ndtr(a / s), ndtr(b / s)
+        return np.clip((ndtr(np.clip(x, a, b) / s) - lo) / (hi - lo), 0.0, 1.0)
+    raise ValueError(kind)
+
+
+def truncnorm_std(s: float, a: float, b: float) -> float:
+    """Std of N(0, s^2) truncated to [a, b]: with al = a/s, be = b/s, Z = Phi(be) - Phi(al),
+    var/s^2 = 1 + (al phi(al) - be phi(be))/Z - ((phi(al) - phi(be))/Z)^2."""
+    from scipy.special import ndtr
+
+    al, be = a / s, b / s
+    phi = lambda t: np.exp(-0.5 * t * t) / np.sqrt(2 * np.pi)  # noqa: E731
+    z = ndtr(be) - ndtr(al)
+    v = 1 + (al * phi(al) - be * phi(be)) / z - ((phi(al) - phi(be)) / z) ** 2
+    return float(s * np.sqrt(v))
+
+
+def _std(kind: str, p: dict) -> float:
+    if kind == "uniform":
+        return p["b"] / np.sqrt(3)
+    if kind == "normal":
+        return p["s"]
+    if kind == "truncnorm":
+        return truncnorm_std(p["s"], p["a"], p["b"])
+    return float("nan")
+
+
+def ks_distance(sorted_x: np.ndarray, cdf_vals: np.ndarray) -> float:
+    """One-sample KS D = max(max(i/n - F(x_i)), max(F(x_i) - (i-1)/n)) on sorted values."""
+    n = sorted_x.size
+    i = np.arange(1, n + 1, dtype=np.float64)
+    return float(max(np.max(i / n - cdf_vals), np.max(cdf_vals - (i - 1) / n)))
+
+
+def orthogonal_distance(w: np.ndarray, seed: int = 0, max_rows: int = 128) -> tuple[float, float]:
+    """(||G - c I||_F / (c sqrt m), gain sqrt(c)) for G = A A^T, A the smaller side as rows."""
+    a = w.reshape(w.shape[0], -1)
+    if a.shape[0] > a.shape[1]:
+        a = a.T
+    m = a.shape[0]
+    if m < 2:
+        return float("nan"), float("nan")
+    if m > max_rows:
+        a = a[np.sort(np.random.default_rng(seed).choice(m, max_rows, replace=False))]
+        m = max_rows
+    a = a.astype(np.float64)
+    from .spectral import _blas_limit
+
+    with _blas_limit(1):
+        g = a @ a.T
+    c = float(np.mean(np.diag(g)))
+    if c <= 0:
+        return float("inf"), 0.0
+    g[np.diag_indices(m)] -= c
+    return float(np.linalg.norm(g) / (c * np.sqrt(m))), float(np.sqrt(c))
+
+
+def init_signatures(x, role: str | None = None, fan_in: int | None = None, fan_out: int | None = None,
+                    shape=None, groups: int | None = None, seed: int = 0,
+                    sample_max: int = 200_000) -> SignatureReport:
+    """Distance of ``x`` to every applicable initializer (module doc); best = smallest distance."""
+    x = np.asarray(x)
+    shape = tuple(x.shape) if shape is None else tuple(shape)
+    flat = x.reshape(-1)
+    n = int(flat.size)
+    if n == 0:
+        return SignatureReport(None, float("nan"), [], [], 0, 0, seed)
+    if n > sample_max:
+        sub = flat[np.random.default_rng(seed).integers(0, n, sample_max)]
+    else:
+        sub = flat
+    xs = np.sort(sub.astype(np.float64))
+    std = float(np.std(xs))
+    is_const = bool(flat[0] == flat[-1] and np.all(flat == flat[0]))
+    matches: list[SigMatch] = []
+    for name, kind, p in candidates(shape, role, fan_in, fan_out, groups):
+        if kind == "constant":
+            d = float(np.mean(flat != p["c"]))
+            matches.append(SigMatch(name, d, kind, p))
+        elif kind == "orthogonal":
+            if is_const or len(shape) < 2 or x.ndim < 2:
+                continue
+            d, gain = orthogonal_distance(x.reshape(shape), seed)
+            if np.isnan(d):
+                continue
+            matches.append(SigMatch(name, d, kind, {"gain": gain}, 1.0, gain))
+        else:
+            es = _std(kind, p)
+            matches.append(SigMatch(name, ks_distance(xs, _cdf(kind, p, xs)), kind, p, es,
+                                    std / es if es > 0 else float("nan")))
+    if is_const and float(flat[0]) not in (0.0, 1.0):
+        matches.append(SigMatch("constant", 0.0, "constant", {"c": float(flat[0])}))
+    matches.sort(key=lambda m: (m.distance, m.name))
+    best = matches[0]
+    ties = [m.name for m in matches if m.distance <= best.distance + 1e-9]
+    return SignatureReport(best.name, best.distance, matches, ties, n, int(xs.size), seed)

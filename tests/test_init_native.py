@@ -1,0 +1,127 @@
+"""Native sampling: draws follow the profile's law (hand-built profile = the oracle), exact unit-variance
+families (scipy), copula covariance, determinism, unmatched roles listed, the check can fail."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+from torch import nn
+
+from paramstat.init import apply_init, native_
+from paramstat.init.native import check_native, copula_filters, iid_unit
+
+RANGE = {"log_fan_in": [0.0, 12.0], "rel_depth": [0.0, 1.0], "log_fan_out": [0.0, 12.0], "log_kernel": [0.0, 3.0]}
+
+
+def _law(intercept, **coef):
+    return {"target": "log", "intercept": intercept, "coef": coef, "range": RANGE, "r2": 1.0, "resid_std": 0.0, "n": 9}
+
+
+def _profile(conv_cov=None):
+    p = {"format": "paramstat-profile", "version": 1, "provenance": {"sources": [{"label": "hand"}]}, "roles": {
+        "linear": {"family": "gennorm", "scale_law": _law(0.0, log_fan_in=-0.5),
+                   "shape_law": _law(math.log(1.5)), "loc_law": _law(0.0)},
+        "conv": {"family": "t", "scale_law": _law(math.log(2.0), log_fan_in=-0.5, rel_depth=-0.2),
+                 "shape_law": _law(math.log(6.0)), "loc_law": _law(0.0)},
+        "bias": {"family": "gennorm", "scale_law": _law(math.log(0.01)), "shape_law": _law(math.log(2.0)),
+                 "loc_law": _law(0.003)},
+    }}
+    if conv_cov is not None:
+        p["roles"]["conv"]["spatial_cov"] = {"3": {"cov": conv_cov.tolist(), "n_filters": 1}}
+    return p
+
+
+def _net():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(8, 64, 3), nn.BatchNorm2d(64), nn.ReLU(), nn.Conv2d(64, 64, 3),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 300), nn.ReLU(), nn.Linear(300, 200))
+
+
+@pytest.mark.parametrize("family,shape", [("gennorm", 0.8), ("gennorm", 2.0), ("gennorm", 8.0), ("t", 5.0)])
+def test_unit_families_against_scipy(family, shape):
+    x = iid_unit(family, shape, 200_000, np.random.default_rng(0))
+    ref = stats.gennorm(shape) if family == "gennorm" else stats.t(shape)
+    assert x.var() == pytest.approx(1.0, rel=0.03 if family == "gennorm" else 0.08)
+    # KS against scipy's family rescaled to unit variance
+    assert stats.kstest(x * ref.std(), ref.cdf).statistic < 0.006
+
+
+def test_copula_keeps_marginals_and_gets_covariance():
+    rng = np.random.default_rng(1)
+    cov = np.array([[1.3, 0.6, 0.2], [0.6, 1.0, 0.5], [0.2, 0.5, 0.7]])
+    draws = iid_unit("gennorm", 2.0, 3 * 100_000, rng).reshape(-1, 3)
+    x, d = copula_filters(draws, cov, rng)
+    assert np.abs(np.cov(x.T) - cov).max() < 0.02      # normal marginals: Gaussian copula is exact
+    assert d == pytest.approx(np.sqrt(np.diag(cov)))
+    for j in range(3):                                   # per position: the very same values, rearranged
+        assert np.allclose(np.sort(x[:, j] / d[j]), np.sort(draws[:, j]), rtol=1e-12, atol=1e-12)
+
+
+def test_native_follows_the_law():
+    m = _net()
+    rep = native_(m, _profile(), seed=0)
+    w = m[8].weight.detach().double().numpy()           # linear 300 -> 200, fan_in 300
+    assert w.std() == pytest.approx(300 ** -0.5, rel=0.02)
+    ref = stats.gennorm(1.5)
+    assert stats.kstest(w.ravel() / w.std() * ref.std(), ref.cdf).statistic < 0.01
+    c = m[3].weight.detach().double().numpy()           # conv 64->64 3x3: fan_in 576, depth 1/3
+    rows = {r.name: r for r in rep.rows}
+    assert rows["3.weight"].rel_depth == pytest.approx(1 / 3)    # 2nd of 4 weight tensors
+    assert rows["3.weight"].scale == pytest.approx(2.0 * 576 ** -0.5 * math.exp(-0.2 / 3), rel=1e-9)
+    assert c.std() == pytest.approx(rows["3.weight"].scale, rel=0.03)
+    b = m[8].bias.detach().double().numpy()
+    assert b.mean() == pytest.approx(0.003, abs=4 * 0.01 / math.sqrt(200))
+    # BatchNorm has no entry in this profile: kept and listed
+    assert torch.all(m[1].weight == 1)
+    assert any(u.startswith("1.weight") for u in rep.unmatched)
+    assert all(r.ok for r in check_native(m, rep))
+
+
+def test_native_spatial_covariance():
+    k2 = 9
+    idx = np.arange(k2)
+    dist = np.hypot(idx[:, None] // 3 - idx[None] // 3, idx[:, None] % 3 - idx[None] % 3)
+    cov = 0.7 ** dist
+    cov = cov / np.mean(np.diag(cov))
+    m = _net()
+    rep = native_(m, _profile(cov), seed=2)
+    w = m[3].weight.detach().double().numpy().reshape(-1, 9)
+    got = np.cov(w.T) / w.var()
+    assert np.abs(got - cov).max() < 0.08                # t(6) marginals, 4096 filters
+    assert {r.name: r for r in rep.rows}["3.weight"].spatial_k == 3
+    assert all(r.ok for r in check_native(m, rep))
+
+
+def test_deterministic_per_seed_and_order_free():
+    a, b, c = _net(), _net(), _net()
+    native_(a, _profile(), seed=7)
+    torch.manual_seed(999)
+    native_(b, _profile(), seed=7)
+    native_(c, _profile(), seed=8)
+    for (k, va), vb, vc in zip(a.state_dict().items(), b.state_dict().values(), c.state_dict().values()):
+        assert torch.equal(va, vb), k
+    assert not torch.equal(a[8].weight, c[8].weight)
+    # only some roles: the others stay as built
+    d = _net()
+    before = d[8].weight.clone()
+    native_(d, _profile(), seed=7, roles=("conv",))
+    assert torch.equal(d[3].weight, a[3].weight) and torch.equal(d[8].weight, before)
+
+
+def test_check_fails_on_a_wrong_tensor():
+    m = _net()
+    rep = native_(m, _profile(), seed=0)
+    with torch.no_grad():
+        m[8].weight.mul_(1.3)
+    bad = {r.name: r for r in check_native(m, rep)}
+    assert not bad["8.weight"].ok and bad["6.weight"].ok
+
+
+def test_apply_init_native_report():
+    m = _net()
+    out = apply_init(m, "native", profile=_profile(), seed=0)
+    assert out["params"]["8.weight"]["action"] == "native"
+    assert out["native"]["rows"][0]["name"] == "0.weight"
