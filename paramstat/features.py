@@ -338,8 +338,9 @@ def tensor_features(record, raw: np.ndarray, *, with_fits: bool = False) -> Feat
     n = int(x.size)
     stats: dict = {"nonfinite": n_nonfinite}
     notes: dict = {"n": n}
-    if n == 0:
-        return Features("skipped", stats=stats, notes=notes)
+    if n == 0:  # every value NaN/Inf: nothing to measure
+        notes["all_nonfinite"] = True
+        return Features(group, stats=stats, notes=notes)
     lo, hi = float(x.min()), float(x.max())
     if lo == hi:
         notes["constant"] = lo

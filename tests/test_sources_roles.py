@@ -172,3 +172,9 @@ def test_infer_misc_names():
     assert r["scalar"] == "other"
     assert r["bn.num_batches_tracked"] == "running_stat"
     assert r["head.bias"] == "bias"
+
+
+def test_infer_integer_buffers_are_other():
+    r = _roles([("embeddings.position_ids", (1, 512), "int64"), ("mask", (4, 4), "bool"),
+                ("w.weight", (3, 3), "torch.float32"), ("h.weight", (3, 3), "bfloat16")])
+    assert r == {"embeddings.position_ids": "other", "mask": "other", "w.weight": "linear", "h.weight": "linear"}

@@ -150,3 +150,29 @@ def test_complement_invariance(vals):
         ro, rt = oracle_counts(u)
         np.testing.assert_array_equal(o, ro)
         np.testing.assert_array_equal(t, rt)
+
+
+def test_numba_only_where_it_pays(monkeypatch):
+    calls = []
+    monkeypatch.setattr(_bitkernel, "_kernel", None)
+    monkeypatch.setattr(_bitkernel, "_numpy_values", 0)
+    monkeypatch.setattr(_bitkernel, "get_kernel", lambda compile=True: calls.append(compile))
+    u = np.arange(100_000, dtype=np.uint32)
+    ref = oracle_counts(u)
+    got = _bitkernel.bit_counts(u)  # small model: numpy, numba never asked for
+    assert calls == [] and _bitkernel._numpy_values == 100_000
+    np.testing.assert_array_equal(got[0], ref[0])
+    monkeypatch.setattr(_bitkernel, "_numpy_values", _bitkernel._CUMULATIVE)
+    _bitkernel.bit_counts(u)  # after 32M values counted with numpy: numba wanted
+    assert calls == [True]
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 1000])
+def test_numpy_fallback_chunk_boundaries(monkeypatch, chunk):
+    monkeypatch.setattr(_bitkernel, "_CHUNK", chunk)
+    for dt in (np.uint8, np.uint16, np.uint32, np.uint64):
+        u = np.random.default_rng(chunk).integers(0, np.iinfo(dt).max, 5003, dtype=dt, endpoint=True)
+        o, t = _bitkernel.counts_numpy(u)
+        ro, rt = oracle_counts(u)
+        np.testing.assert_array_equal(o, ro)
+        np.testing.assert_array_equal(t, rt)

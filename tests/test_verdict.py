@@ -229,3 +229,23 @@ def test_model_file_is_consistent():
         assert len(gm["features"]) == len(gm["mean"]) == len(gm["scale"]) == len(gm["coef"])
         assert all(s > 0 for s in gm["scale"])
     assert 0 < m["thresholds"]["untrained"] < 0.5 < m["thresholds"]["trained"] < 1
+
+
+def test_any_small_tensor_gets_a_bounded_answer():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+    from hypothesis.extra.numpy import arrays
+
+    shapes = st.sampled_from([(1,), (3,), (17,), (5, 5), (9, 16), (4, 2, 3, 3), (1, 1, 20)])
+    roles = st.sampled_from(["conv", "linear", "bias", "norm_weight", "running_stat", "positional", "other"])
+
+    @settings(max_examples=40, deadline=None)
+    @given(shapes.flatmap(lambda s: arrays(np.float32, s, elements=st.floats(-1e3, 1e3, width=32) | st.just(np.nan))),
+           roles)
+    def check(x, role):
+        t = judge_tensor(rec(x, role=role), x)
+        assert t.verdict in ("trained", "untrained", "undetermined")
+        assert 0.0 <= t.score <= 1.0
+        json.loads(dumps(t.to_dict()))
+
+    check()

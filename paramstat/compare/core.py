@@ -188,8 +188,7 @@ def diff_pair(ra: TensorRecord, rb: TensorRecord, opts: CompareOptions) -> Tenso
     n = ra.numel
     idx = M.subsample_index(n, opts.subsample, ra.name, opts.seed)
     sa, sb = M.take(xa, da, idx), M.take(xb, db, idx)
-    same_bits = da == db and np.array_equal(np.ascontiguousarray(xa).reshape(-1).view(np.uint8),
-                                            np.ascontiguousarray(xb).reshape(-1).view(np.uint8))
+    same_bits = da == db and bytes_equal(xa, xb)
     ra_rob = M.robust(sa)
     if same_bits:
         return _identical_diff(ra, xa, sa, ra_rob, n, idx is None, opts)
@@ -219,6 +218,15 @@ def diff_pair(ra: TensorRecord, rb: TensorRecord, opts: CompareOptions) -> Tenso
         subsample_n=int(sa.size), flip_rate=flip_rate, nonfinite=n - s.n_finite,
         bits_never_set_a=(~s.or_a) & full, bits_never_set_b=(~s.or_b) & full,
         hist=M.histograms(sa, sb, opts.hist_bins))
+
+
+def bytes_equal(xa: np.ndarray, xb: np.ndarray, chunk: int = 1 << 22) -> bool:
+    """Same stored bytes; chunked with an early exit (no full-size temporary, a changed pair stops at once)."""
+    a = np.ascontiguousarray(xa).reshape(-1).view(np.uint8)
+    b = np.ascontiguousarray(xb).reshape(-1).view(np.uint8)
+    if a.size != b.size:
+        return False
+    return all(np.array_equal(a[i:i + chunk], b[i:i + chunk]) for i in range(0, a.size, chunk))
 
 
 def _identical_diff(ra, xa, sa, rob, n, exact_sample, opts) -> TensorDiff:

@@ -76,9 +76,9 @@ def apply_init(module, scheme: str, *, seed: int = 0, data=None, profile=None, *
         classic.init_tensor(s.tensor, scheme, g)
     with torch.no_grad():
         for _, p, role in others:
-            if role in ("bias", "norm_bias"):
+            if role in ("bias", "norm_bias", "bn_bias"):
                 p.zero_()
-            elif role == "norm_weight":
+            elif role in ("norm_weight", "bn_weight"):
                 p.fill_(1.0)
     _describe(module, out, action=scheme)
     return out
@@ -100,7 +100,8 @@ def _describe(module, out: dict, action: str) -> None:
         elif action == "lsuv":
             act = "zeros" if role == "bias" else "kept"
         else:
-            act = {"bias": "zeros", "norm_bias": "zeros", "norm_weight": "ones"}.get(role, "kept")
+            act = {"bias": "zeros", "norm_bias": "zeros", "bn_bias": "zeros", "norm_weight": "ones",
+                   "bn_weight": "ones"}.get(role, "kept")
         out["params"][name] = {"role": role, "action": act, "shape": list(p.shape),
                                "std": float(p.detach().float().std()) if p.numel() > 1 else 0.0}
 

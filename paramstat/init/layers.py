@@ -7,7 +7,8 @@ native sampling all iterate these slots, so the three agree on what is "a layer"
 Fine roles (a refinement of paramstat.record.ROLES): 'conv' (k>1, not depthwise), 'dwconv'
 (groups == in_channels > 1), 'pwconv' (1x1, groups 1), 'linear', 'attn_q', 'attn_k', 'attn_v',
 'attn_proj' (attention projections, from the module type or names), 'embedding', 'positional',
-'norm_weight', 'norm_bias', 'bias'.
+'bn_weight', 'bn_bias' (BatchNorm: has running stats), 'norm_weight', 'norm_bias' (LayerNorm, GroupNorm,
+RMSNorm ...), 'bias'.
 """
 from __future__ import annotations
 
@@ -83,7 +84,7 @@ def _conv_fans(w: torch.Tensor, groups: int) -> tuple[int, int, int]:
 
 def weight_slots(module: nn.Module, split_qkv: bool = True) -> tuple[list[Slot], list[tuple[str, nn.Parameter, str]]]:
     """Weight slots (conv, linear, attention, embedding) in module order, and the other parameters
-    as (name, param, role) with role in norm_weight / norm_bias / bias / positional / other.
+    as (name, param, role) with role in norm_weight / norm_bias / bn_weight / bn_bias / bias / positional / other.
     (`all_slots` gives both as Slots in one ordered list, with fans and depths for the 1-D ones.)
 
     A fused q/k/v weight (nn.MultiheadAttention.in_proj_weight, timm 'attn.qkv') becomes three slots
@@ -147,10 +148,11 @@ def weight_slots(module: nn.Module, split_qkv: bool = True) -> tuple[list[Slot],
             slots.append(Slot(pre + "weight", w, None, role, mtype, int(w.shape[1]), int(w.shape[0]), 1))
             seen.add(id(w))
         elif isinstance(m, NORM_TYPES + _RMS) or "norm" in mtype.lower():
+            kind = "bn" if isinstance(m, nn.modules.batchnorm._BatchNorm) else "norm"
             for pn, p in direct:
                 if id(p) in seen:
                     continue
-                others.append((pre + pn, p, "norm_bias" if pn.endswith("bias") else "norm_weight"))
+                others.append((pre + pn, p, f"{kind}_bias" if pn.endswith("bias") else f"{kind}_weight"))
                 seen.add(id(p))
         for pn, p in direct:  # parameters owned directly by other modules (pos_embed, cls_token, gamma...)
             if id(p) in seen:
@@ -217,14 +219,16 @@ def _parent(name: str) -> str:
 
 def state_dict_entries(sd: dict) -> list[Entry]:
     """Fine roles for a plain state_dict (name -> numpy array), as weight_slots would give for the module:
-    4-D (out, in/g, k, k): 'dwconv' if in/g == 1 < out, 'pwconv' if k == 1, else 'conv';
+    4-D (out, in/g, k, k): 'dwconv' if in/g == 1 < out (but not for the first conv, a 1-channel stem,
+    unless named depthwise/dw), 'pwconv' if k == 1, else 'conv';
     2-D: 'embedding'/'positional' for '*embed*' names, q/k/v/proj from names (fused q/k/v split in 3),
     else 'linear'; 1-D: 'norm_weight'/'norm_bias' when the sibling weight is 1-D, else 'bias'
-    (carrying its sibling weight's fans). Buffers and integer tensors are skipped."""
+    (carrying its sibling weight's fans); 'bn_*' instead of 'norm_*' when a running_var sits beside. Buffers and integer tensors are skipped."""
     import numpy as np
 
     out: list[Entry] = []
     shapes = {k: tuple(np.shape(v)) for k, v in sd.items()}
+    seen_conv = False
     for name, v in sd.items():
         a = np.asarray(v)
         if _SKIP.search(name) or a.dtype.kind != "f" or a.size < 2:
@@ -238,7 +242,9 @@ def state_dict_entries(sd: dict) -> list[Entry]:
                 continue
             rf = int(np.prod(shp[2:]))
             k = int(round(rf ** (1.0 / (a.ndim - 2))))
-            groups = shp[0] if (shp[1] == 1 and shp[0] > 1) else 1
+            # in/groups == 1 is depthwise, except for the first conv of a net on 1-channel input (a stem)
+            groups = shp[0] if (shp[1] == 1 and shp[0] > 1 and (seen_conv or re.search(r"depthwise|dw", name))) else 1
+            seen_conv = True
             role = "dwconv" if groups > 1 else ("pwconv" if rf == 1 else "conv")
             out.append(Entry(name, a, role, shp[1] * rf, max(1, shp[0] * rf // groups), k))
         elif a.ndim >= 2 and (re.search(r"pos|cls_token|reg_token", leaf) or re.search(r"position", mod)):
@@ -259,7 +265,8 @@ def state_dict_entries(sd: dict) -> list[Entry]:
         elif a.ndim == 1:
             sib = shapes.get(f"{mod}.weight" if mod else "weight")
             if sib is not None and len(sib) == 1:
-                role = "norm_bias" if leaf.endswith("bias") else "norm_weight"
+                kind = "bn" if f"{mod}.running_var" in shapes else "norm"
+                role = f"{kind}_bias" if leaf.endswith("bias") else f"{kind}_weight"
                 out.append(Entry(name, a, role, a.size, a.size, 1))
             elif leaf.endswith("bias") and sib is not None:
                 rf = int(np.prod(sib[2:])) if len(sib) > 2 else 1
@@ -270,7 +277,7 @@ def state_dict_entries(sd: dict) -> list[Entry]:
                 out.append(Entry(name, a, "bias", w2[1] if w2 else a.size, a.size, 1))
             else:
                 out.append(Entry(name, a, "norm_weight", a.size, a.size, 1))
-    _depths([e for e in out if e.role not in ("bias", "norm_weight", "norm_bias")
+    _depths([e for e in out if e.role not in ("bias", "norm_weight", "norm_bias", "bn_weight", "bn_bias")
              and re.search(r"weight(\[.\])?$", e.name)], out)
     return out
 

@@ -1,7 +1,8 @@
 """Sample an "architecture-native" init from a fitted profile (see paramstat.init.profile).
 
 For every parameter of the module (`layers.all_slots`: role, fan_in, fan_out, kernel, relative depth)
-the profile entry of its role (fallback: attention q/k/v/proj -> 'linear') predicts loc, scale (std)
+the profile entry of its role (fallbacks: attention q/k/v/proj -> 'linear', BatchNorm <-> other
+norms) predicts loc, scale (std)
 and shape (gennorm beta or t df); values are drawn i.i.d. from the family at unit variance
 (gennorm: sign * Gamma(1/beta)^(1/beta) * sqrt(Gamma(1/beta)/Gamma(3/beta)); t: t_df * sqrt((df-2)/df)),
 then loc + scale * draw. For k x k conv kernels with a spatial covariance in the profile, the draws of
@@ -23,7 +24,9 @@ import numpy as np
 
 from .profile import load_profile, predict, unit_dist
 
-FALLBACK = {"attn_q": ("linear",), "attn_k": ("linear",), "attn_v": ("linear",), "attn_proj": ("linear",)}
+FALLBACK = {"attn_q": ("linear",), "attn_k": ("linear",), "attn_v": ("linear",), "attn_proj": ("linear",),
+            "bn_weight": ("norm_weight",), "bn_bias": ("norm_bias",), "norm_weight": ("bn_weight",),
+            "norm_bias": ("bn_bias",)}
 GENNORM_BETA = (0.3, 50.0)
 T_DF = (2.05, 1000.0)
 

@@ -4,6 +4,7 @@ the records in network order."""
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,26 @@ def sha256_file(path: str | Path, chunk: int = 1 << 22) -> str:
     return h.hexdigest()
 
 
+def align_to_architecture(names: list[str], roles: dict) -> tuple[list[str], str]:
+    """When fewer than half the keys match the architecture, drop leading dot-components that every key
+    shares (e.g. 'backbone.', 'encoder.') if that matches more keys. Returns (names, removed prefix)."""
+    hits = sum(n in roles for n in names)
+    if hits * 2 >= len(names):
+        return names, ""
+    parts = [n.split(".") for n in names]
+    common = 0
+    while all(len(p) > common + 1 for p in parts) and len({p[common] for p in parts}) == 1:
+        common += 1
+    best, best_k = hits, 0
+    for k in range(1, common + 1):
+        h = sum(".".join(p[k:]) in roles for p in parts)
+        if h > best:
+            best, best_k = h, k
+    if best_k == 0:
+        return names, ""
+    return [".".join(p[best_k:]) for p in parts], ".".join(parts[0][:best_k]) + "."
+
+
 def build(entries: list[Entry], *, source: str, format: str, provenance: dict | None = None,
           warnings: list[str] | None = None, roles: dict[str, RoleInfo] | None = None,
           order: list[str] | None = None, path: str | None = None) -> Checkpoint:
@@ -51,7 +72,11 @@ def build(entries: list[Entry], *, source: str, format: str, provenance: dict | 
     names, removed = strip_prefixes([e.name or e.stored_name for e in entries])
     if removed:
         warnings.append(f"wrapper prefix '{removed}' removed from every key")
-    dup = {n for n in names if names.count(n) > 1} if len(set(names)) != len(names) else set()
+    if roles is not None:
+        names, extra = align_to_architecture(names, roles)
+        if extra:
+            warnings.append(f"prefix '{extra}' removed from every key to match the architecture")
+    dup = {n for n, c in Counter(names).items() if c > 1}
     if dup:
         raise ParamstatError(f"duplicate tensor names after prefix stripping: {sorted(dup)[:5]}",
                              path=path or source, hint="the file holds two copies of the same key")

@@ -135,7 +135,8 @@ def infer_roles(items: list[tuple[str, tuple[int, ...], str]]) -> list[RoleInfo]
     """Roles from names and shapes alone (no architecture). ``items`` = [(name, shape, dtype)] in
     network order. Rules, first match wins:
 
-    1. leaf in running_mean / running_var / num_batches_tracked (or TF moving_*) -> running_stat
+    1. leaf in running_mean / running_var / num_batches_tracked (or TF moving_*) -> running_stat;
+       any other non-float tensor (position_ids, masks) -> other
     2. name matches a positional pattern (pos_embed, position_embeddings, cls_token ...) -> positional
     3. ndim >= 2 with a layer-scale leaf (layer_scale, gamma, ls1, scale...) -> other;
        ndim >= 3 -> conv; dwconv when shape[1] == 1 and shape[0] > 1 and either the name says depthwise
@@ -151,12 +152,16 @@ def infer_roles(items: list[tuple[str, tuple[int, ...], str]]) -> list[RoleInfo]
     shapes = {n: tuple(s) for n, s, _ in items}
     out: list[RoleInfo] = []
     seen_conv = False
-    for name, shape, _dtype in items:
+    for name, shape, dtype in items:
+        _dtype = str(dtype).replace("torch.", "")
         shape = tuple(int(s) for s in shape)
         lf, par = leaf(name), parent(name)
         fi, fo = torch_fans(shape)
         if lf in RUNNING_LEAVES:
             out.append(RoleInfo("running_stat"))
+            continue
+        if not _dtype.startswith(("float", "bfloat")):
+            out.append(RoleInfo("other"))  # integer / bool buffers (position_ids, masks): listed only
             continue
         if is_positional(name):
             out.append(RoleInfo("positional"))

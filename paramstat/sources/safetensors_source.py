@@ -78,9 +78,18 @@ def _reader(path: str, key: str):
     return read
 
 
+LEAF_RANK = {"weight": 0, "bias": 1, "running_mean": 2, "running_var": 3, "num_batches_tracked": 4}
+
+
 def natural_key(name: str) -> tuple:
-    """'blocks.10.x' after 'blocks.2.x': digit runs compare as integers."""
-    return tuple((0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", name) if t)
+    """'blocks.10.x' after 'blocks.2.x' (digit runs compare as integers); within one module the
+    state-dict order weight, bias, running_mean, running_var, num_batches_tracked."""
+    parent, _, leaf = name.rpartition(".")
+
+    def nat(s):
+        return tuple((0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", s) if t)
+
+    return nat(parent), LEAF_RANK.get(leaf, 5), nat(leaf)
 
 
 def tensor_order(hdr: dict) -> tuple[list[str], str]:

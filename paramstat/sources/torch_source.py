@@ -28,12 +28,34 @@ def _first_reason(msg: str) -> str:
     return ""
 
 
+def _is_torchscript(p: str) -> bool:
+    try:
+        with zipfile.ZipFile(p) as z:
+            names = z.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return False
+    return any(n.endswith("/constants.pkl") for n in names) and any("/code/" in n for n in names)
+
+
 def torch_load(path: str | Path, trust_pickle: bool = False):
     """The unpickled object. Raises ParamstatError (corrupt) or UnsafePickleError (needs code)."""
     import torch
 
     p = str(path)
     is_zip = zipfile.is_zipfile(p)
+    if is_zip and _is_torchscript(p):
+        if not trust_pickle:
+            raise UnsafePickleError("refused: a TorchScript archive (torch.jit.save); paramstat reads it only with "
+                                    "torch.jit.load", path=p, hint="pass --trust-pickle only if you trust the file")
+        print(f"paramstat: warning: {p}: loading a TorchScript archive with torch.jit.load (--trust-pickle)",
+              file=sys.stderr)
+        try:
+            with _warnings.catch_warnings():
+                _warnings.simplefilter("ignore")  # torch 2.9+: FutureWarning (jit is deprecated)
+                return dict(torch.jit.load(p, map_location="cpu").state_dict())
+        except RuntimeError as e:
+            raise ParamstatError(f"cannot read the TorchScript archive ({str(e).splitlines()[0][:120]})", path=p,
+                                 hint=CORRUPT_HINT) from e
     if trust_pickle:
         print(f"paramstat: warning: {p}: loading with --trust-pickle (weights_only=False): this runs any code "
               "the file contains", file=sys.stderr)

@@ -8,13 +8,18 @@ words the 8 lanes are flushed into 64 word-bit counters, which are folded to ele
 Transitions use the same counters on x = w ^ ((w >> e) | (w_next << (64 - e))), which holds the
 XOR of every adjacent pair starting in word w. Words are split into chunks counted in parallel.
 
-Fallback (no numba): byte histograms with numpy.bincount, 256-entry lookup per byte plane.
+Fallback (no numba): histograms of the 16-bit planes with numpy.bincount, then a 65536 x 16 lookup.
 """
 from __future__ import annotations
 
 import numpy as np
 
-_COMPILE_AT = 1 << 22
+# When the numba kernel is worth its first-call cost (numba import + cache load ~0.4-0.5 s on an idle
+# core, a compile ~1.5-6 s once when nothing is cached) versus numpy byte histograms (~20 ns/value):
+# an array of >= 4M values, or once this process has counted >= 32M values with numpy.
+_BIG_ARRAY = 1 << 22
+_CUMULATIVE = 1 << 25
+_numpy_values = 0
 _kernel = None
 _kernel_error: str | None = None
 
@@ -68,26 +73,42 @@ def warm_kernel() -> float:
 
 
 _BITS_OF_BYTE = ((np.arange(256)[:, None] >> np.arange(8)[None, :]) & 1).astype(np.int64)  # (256, 8)
+_BITS_OF_U16 = None  # (65536, 16), built on first use (8 MiB)
 
 
 def _plane_counts_numpy(u: np.ndarray) -> np.ndarray:
-    """ones per bit of u (any unsigned dtype) by byte histograms; int64 (nbits,)."""
+    """ones per bit of u (any unsigned dtype) by histograms of its 16-bit (or 8-bit) planes; int64."""
+    global _BITS_OF_U16
     nbytes = u.dtype.itemsize
     out = np.zeros(nbytes * 8, dtype=np.int64)
     if u.size == 0:
         return out
-    planes = u.reshape(-1).view(np.uint8).reshape(-1, nbytes)  # little-endian: plane 0 = low byte
-    for b in range(nbytes):
-        h = np.bincount(planes[:, b], minlength=256).astype(np.int64)
-        out[8 * b: 8 * b + 8] = h @ _BITS_OF_BYTE
+    if nbytes == 1:
+        h = np.bincount(u.reshape(-1), minlength=256).astype(np.int64)
+        return h @ _BITS_OF_BYTE
+    if _BITS_OF_U16 is None:
+        _BITS_OF_U16 = ((np.arange(65536)[:, None] >> np.arange(16)[None, :]) & 1).astype(np.int64)
+    nh = nbytes // 2
+    planes = u.reshape(-1).view(np.uint16).reshape(-1, nh)  # little-endian: plane 0 = low half
+    for b in range(nh):
+        h = np.bincount(planes[:, b], minlength=65536).astype(np.int64)
+        out[16 * b: 16 * b + 16] = h @ _BITS_OF_U16
     return out
 
 
+_CHUNK = 1 << 22
+
+
 def counts_numpy(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(ones, transitions) per bit position with numpy only."""
+    """(ones, transitions) per bit position with numpy only, in chunks of 4M values (bounded memory)."""
     u = np.ascontiguousarray(u).reshape(-1)
-    ones = _plane_counts_numpy(u)
-    trans = _plane_counts_numpy(u[1:] ^ u[:-1]) if u.size > 1 else np.zeros_like(ones)
+    ones = np.zeros(u.dtype.itemsize * 8, dtype=np.int64)
+    trans = np.zeros_like(ones)
+    for lo in range(0, u.size, _CHUNK):
+        c = u[lo: lo + _CHUNK + 1]  # one value of overlap: the pair that bridges two chunks
+        ones += _plane_counts_numpy(c[:_CHUNK])
+        if c.size > 1:
+            trans += _plane_counts_numpy(c[1:] ^ c[:-1])
     return ones, trans
 
 
@@ -104,8 +125,10 @@ def bit_counts(u: np.ndarray, use_numba: bool | None = None, nchunks: int | None
                ) -> tuple[np.ndarray, np.ndarray]:
     """(ones, transitions) per bit position (index 0 = LSB) of an unsigned-integer array, int64.
 
-    use_numba: None = numba for arrays >= 4096 elements when its compiled kernel is already cached
-    or the array has >= 4M elements (worth the one-time compile), else numpy; True = numba (compiling if needed); False = numpy."""
+    use_numba: None = numba once it pays (an array of >= 4M values, or >= 32M values already counted
+    by numpy in this process; never below 4096 values), else numpy; True = numba (compiling if needed);
+    False = numpy. Small models (ResNet-18: 11.7M values, largest tensor 2.4M) never load numba."""
+    global _numpy_values
     u = np.ascontiguousarray(u).reshape(-1)
     if not (u.dtype.kind == "u" and u.dtype.itemsize in (1, 2, 4, 8)):
         raise TypeError(f"bit_counts needs an unsigned integer array, got {u.dtype}")
@@ -116,9 +139,10 @@ def bit_counts(u: np.ndarray, use_numba: bool | None = None, nchunks: int | None
         if kern is None:
             raise RuntimeError(f"numba kernel unavailable: {_kernel_error}")
     elif use_numba is None and u.size >= 4096:
-        # compile (once, ~1.5 s, then cached on disk) only where numpy would be slow itself
-        kern = get_kernel(compile=u.size >= _COMPILE_AT)
+        if _kernel is not None or u.size >= _BIG_ARRAY or _numpy_values + u.size > _CUMULATIVE:
+            kern = get_kernel(compile=True)
     if kern is None:
+        _numpy_values += u.size
         return counts_numpy(u)
     epw = 64 // e
     nw = u.size // epw

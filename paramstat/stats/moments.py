@@ -49,6 +49,7 @@ class Moments:
 
 
 ROBUST_EXACT_MAX = 1 << 21
+_CHUNK = 1 << 20
 ROBUST_SUBSAMPLE = 1 << 20
 
 
@@ -65,12 +66,14 @@ def moments(x, seed: int = 0) -> Moments:
         nan = float("nan")
         return Moments(0, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan)
     mean = float(np.mean(x, dtype=np.float64))
-    d = x.astype(np.float64) - mean
-    d2 = d * d
-    m2 = float(d2.mean())
-    m3 = float(np.dot(d2, d)) / n
-    m4 = float(np.dot(d2, d2)) / n
-    del d, d2
+    s2 = s3 = s4 = 0.0
+    for lo in range(0, n, _CHUNK):  # central moments in float64, 1M values at a time (bounded memory)
+        d = x[lo: lo + _CHUNK].astype(np.float64) - mean
+        d2 = d * d
+        s2 += float(d2.sum())
+        s3 += float(np.dot(d2, d))
+        s4 += float(np.dot(d2, d2))
+    m2, m3, m4 = s2 / n, s3 / n, s4 / n
     if m2 > 0:
         skew, kurt = m3 / m2**1.5, m4 / m2**2 - 3.0
     else:
