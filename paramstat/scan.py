@@ -33,7 +33,7 @@ class ScanResult:
     untrained: list[str]          # never-trained tensors that decide a 'mixed' verdict
     provenance: dict = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-    timings: dict = field(default_factory=dict)   # seconds: load, read, analysis, total (+ report by the CLI)
+    timings: dict = field(default_factory=dict)   # seconds: load, read, analysis (+ analysis_cpu), total, report
     layer_types: dict = field(default_factory=dict)  # tensor name -> Table-3 layer type ('Conv weight', ...)
     bit_z: dict = field(default_factory=dict, repr=False)  # name -> per-bit runs Z (NaN = constant), for plots
     checkpoint: Checkpoint | None = field(default=None, repr=False, compare=False)  # for re-reading (plots)
@@ -136,14 +136,14 @@ def scan(source, *, fresh=False, seed=0, model=None, checkpoint=None, trust_pick
         raise ParamstatError("checkpoint has no tensors", path=str(ckpt.source),
                              hint="check that the file holds a state_dict")
     judge_tensor, judge_checkpoint = _judges()
-    clock = {"read": 0.0, "analysis": 0.0}
+    clock = {"read": 0.0, "analysis": 0.0, "analysis_cpu": 0.0}
     tensors: list = []
     bit_z: dict[str, np.ndarray] = {}
 
     warnings = list(ckpt.warnings)
 
     def judge(rec: TensorRecord, raw: np.ndarray):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         try:
             tv = judge_tensor(rec, raw)
         except Exception as err:  # noqa: BLE001 - one odd tensor must not sink the scan: report it
@@ -154,6 +154,7 @@ def scan(source, *, fresh=False, seed=0, model=None, checkpoint=None, trust_pick
             if z is not None:
                 bit_z[rec.name] = z
         clock["analysis"] += time.perf_counter() - t0
+        clock["analysis_cpu"] += time.process_time() - c0
         tensors.append(tv)
         return tv
 
@@ -179,7 +180,8 @@ def scan(source, *, fresh=False, seed=0, model=None, checkpoint=None, trust_pick
     verdict, score, untrained = judge_checkpoint(tensors)
     clock["analysis"] += time.perf_counter() - t0
     timings = {"load": t_open + clock["read"], "open": t_open, "read": clock["read"],
-               "analysis": clock["analysis"], "total": time.perf_counter() - t_start}
+               "analysis": clock["analysis"], "analysis_cpu": clock["analysis_cpu"],
+               "total": time.perf_counter() - t_start}
     return ScanResult(
         source=str(ckpt.source), format=ckpt.format, verdict=verdict, score=float(score),
         n_params=int(ckpt.n_params), tensors=tensors, untrained=list(untrained),

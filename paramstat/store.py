@@ -135,6 +135,7 @@ def write_h5(ckpt: Checkpoint, path: str | Path, *, force: bool = False,
             if per_tensor is not None:
                 extra = per_tensor(rec, arr) or {}
                 for k, v in _flat_items(extra):
+                    k = str(k).replace("/", "_")
                     if v is None:
                         continue
                     if isinstance(v, np.ndarray) or isinstance(v, (list, tuple)) and len(v) > 0 \

@@ -2,9 +2,12 @@
 mixed (checkpoint), each with P(trained) and the evidence behind it.
 
 Scoring (paramstat/data/verdict_model.json, fitted by scripts/fit_verdict.py on the zoo):
-- weight matrices ('matrix' group) and other non-constant 1-D tensors ('vector' group): logistic regression
-  over standardized scale-free features (paramstat.features), ``P = 1 / (1 + exp(-(b + sum_i c_i z_i)))``,
-  ``z_i = (x_i - mean_i) / scale_i``; the evidence of feature i is its log-odds term ``c_i z_i``;
+- weight matrices ('matrix' group) and other non-constant 1-D tensors ('vector' group): gradient-boosted
+  depth-limited regression trees on the log-odds over scale-free features (paramstat.features),
+  ``P = 1 / (1 + exp(-(b + lr * sum_t leaf_t(x))))``; the evidence of feature i is the sum of the node-value
+  changes at the splits on i along x's path (Saabas 2014), so the evidence adds up to the log-odds. A
+  logistic group (``"type": "logistic"``: ``b + sum_i c_i (x_i - mean_i) / scale_i``, evidence ``c_i z_i``)
+  is also understood;
 - rules where the data decide exactly: a constant tensor (norm weights at 1, biases at 0, zero heads) is
   untrained; BN running statistics still exactly 0/1 never saw data; a non-constant norm weight/bias moved
   from its constant init (trained); too few values (< ``min_n``) is ``undetermined``.
@@ -140,6 +143,32 @@ def _text(name: str, value: float, feats: Features) -> str:
     return f"{name} = {value:.4g}"
 
 
+def _gbm(group_model: dict, feats: Features) -> tuple[float, list[Evidence]]:
+    """Gradient-boosted depth-limited trees (log-odds = baseline + lr * sum of leaf values). Evidence per
+    feature = the sum, over trees, of the change in node value at the splits on that feature along the
+    sample's path (Saabas' decomposition), so the contributions add up to logit - baseline."""
+    names = group_model["features"]
+    x = np.array([feats.values.get(k, 0.0) for k in names], dtype=np.float64)
+    x = np.nan_to_num(x)
+    lr = float(group_model["learning_rate"])
+    logit = float(group_model["baseline"])
+    contrib = np.zeros(len(names))
+    for t in group_model["trees"]:
+        left, right, feat, thr, val = t["left"], t["right"], t["feature"], t["threshold"], t["value"]
+        node = 0
+        while left[node] != -1:
+            f = feat[node]
+            nxt = left[node] if x[f] <= thr[node] else right[node]
+            contrib[f] += lr * (val[nxt] - val[node])
+            node = nxt
+        logit += lr * val[0]
+    logit += float(contrib.sum())
+    p = 1.0 / (1.0 + math.exp(-max(min(logit, 50.0), -50.0)))
+    ev = [Evidence(k, float(xv), float(c), _text(k, float(xv), feats))
+          for k, xv, c in zip(names, x, contrib) if c != 0.0]
+    return p, ev
+
+
 def _logistic(group_model: dict, feats: Features) -> tuple[float, list[Evidence]]:
     names = group_model["features"]
     x = np.array([feats.values.get(k, 0.0) for k in names], dtype=np.float64)
@@ -194,7 +223,7 @@ def judge_features(record, feats: Features, model: dict | None = None) -> Tensor
                            ("" if p > 0.5 else f" (only {n} values)")))
     else:
         gm = model["groups"][g]
-        p, terms = _logistic(gm, feats)
+        p, terms = (_gbm if gm.get("type") == "gbm" else _logistic)(gm, feats)
         ev += terms
         if n < min_n.get(g, 64):
             ev.append(Evidence("too_few_values", n, 0.0, f"only {n} values: too few to decide"))

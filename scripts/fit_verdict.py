@@ -34,6 +34,8 @@ MANIFEST = ROOT / "datasets" / "zoo" / "manifest.json"
 MODEL = ROOT / "paramstat" / "data" / "verdict_model.json"
 DOC = ROOT / "docs" / "VERDICTS.md"
 L2 = 1.0
+MODEL_TYPE = "gbm"   # or "logistic"
+N_TREES = 150
 THRESHOLDS = {"trained": 0.8, "untrained": 0.2, "mixed": 0.05}
 MIN_N = {"matrix": 64, "vector": 16, "norm": 8}
 TRUTH_BY_KIND = {"fresh": "untrained", "init": "untrained", "trained": "trained", "headreset": "mixed",
@@ -85,15 +87,51 @@ def fit_group(df: pd.DataFrame, feats: list[str]) -> dict:
             "n_trained": int(y.sum())}
 
 
+def fit_group_gbm(df: pd.DataFrame, feats: list[str], depth: int, n_trees: int, lr: float = 0.1) -> dict:
+    """Gradient-boosted regression trees on the log-odds (sklearn), exported as plain arrays."""
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    X = np.nan_to_num(df[[f"f_{k}" for k in feats]].to_numpy(dtype=np.float64))
+    y = (df["label"] == "trained").to_numpy()
+    clf = GradientBoostingClassifier(max_depth=depth, n_estimators=n_trees, learning_rate=lr, subsample=0.8,
+                                     random_state=0)
+    clf.fit(X, y, sample_weight=sample_weights(df))
+    trees = []
+    for est in clf.estimators_[:, 0]:
+        t = est.tree_
+        trees.append({"left": t.children_left.tolist(), "right": t.children_right.tolist(),
+                      "feature": [int(f) if f >= 0 else -1 for f in t.feature],
+                      "threshold": [float(v) for v in t.threshold], "value": [float(v) for v in t.value[:, 0, 0]]})
+    raw = clf.decision_function(X[:1])[0]
+    baseline = float(raw - lr * sum(tr["value"][_leaf(tr, X[0])] for tr in trees))
+    return {"type": "gbm", "features": list(feats), "learning_rate": lr, "baseline": baseline,
+            "max_depth": depth, "trees": trees, "n_train": int(len(df)), "n_trained": int(y.sum()),
+            "importance": dict(zip(feats, np.round(clf.feature_importances_, 4).tolist()))}
+
+
+def _leaf(tree: dict, x: np.ndarray) -> int:
+    node = 0
+    while tree["left"][node] != -1:
+        node = tree["left"][node] if x[tree["feature"][node]] <= tree["threshold"][node] else tree["right"][node]
+    return node
+
+
 def predict(gm: dict, df: pd.DataFrame) -> np.ndarray:
     X = np.nan_to_num(df[[f"f_{k}" for k in gm["features"]]].to_numpy(dtype=np.float64))
+    if gm.get("type") == "gbm":
+        raw = np.full(len(X), gm["baseline"])
+        for tr in gm["trees"]:
+            raw += gm["learning_rate"] * np.array([tr["value"][_leaf(tr, x)] for x in X])
+        return 1 / (1 + np.exp(-np.clip(raw, -50, 50)))
     z = (X - np.asarray(gm["mean"])) / np.asarray(gm["scale"])
     return 1 / (1 + np.exp(-np.clip(gm["intercept"] + z @ np.asarray(gm["coef"]), -50, 50)))
 
 
 def fittable(df: pd.DataFrame, group: str) -> pd.DataFrame:
+    """Rows the model learns from: non-constant, enough values, a clear label, and not a few-step run
+    (its 'trained' tensors sit a few optimizer steps from their init: label noise for the fit)."""
     m = ((df["group"] == group) & (~df["constant"].astype(bool)) & df["label"].isin(["trained", "untrained"])
-         & (df["numel"] >= MIN_N[group]))
+         & (df["numel"] >= MIN_N[group]) & (df["kind"] != "fewsteps"))
     return df[m]
 
 
@@ -101,11 +139,11 @@ def fit_all(df: pd.DataFrame) -> dict:
     from paramstat.features import MATRIX_FEATURES, VECTOR_FEATURES
 
     groups = {}
-    for g, feats in (("matrix", MATRIX_FEATURES), ("vector", VECTOR_FEATURES)):
+    for g, feats, depth in (("matrix", MATRIX_FEATURES, 3), ("vector", VECTOR_FEATURES, 2)):
         feats = [f for f in feats if f not in EXCLUDED]
         sub = fittable(df, g)
-        groups[g] = fit_group(sub, feats)
-    return {"version": 1, "kind": "logistic regression per group over standardized features (scripts/fit_verdict.py)",
+        groups[g] = fit_group_gbm(sub, feats, depth, N_TREES) if MODEL_TYPE == "gbm" else fit_group(sub, feats)
+    return {"version": 2, "kind": f"{MODEL_TYPE} per group over scale-free features (scripts/fit_verdict.py)",
             "fitted": datetime.date.today().isoformat(), "thresholds": THRESHOLDS, "min_n": MIN_N,
             "running_stat_moved_p": 0.85, "groups": groups}
 
@@ -265,12 +303,20 @@ def write_doc(oof: pd.DataFrame, ck: pd.DataFrame, model: dict, checks: dict, n_
          "stats exactly 0/1 never saw data; a non-constant norm weight/bias moved from its constant init "
          "(`trained`); running stats that moved saw data in train mode (P=0.85); fewer than "
          f"{MIN_N['matrix']} (matrix) / {MIN_N['vector']} (vector) / {MIN_N['norm']} (norm) values is `undetermined`.",
-         "- **weight matrices** (conv, linear, attention, embeddings) and other non-constant 1-D tensors: logistic "
-         "regression over standardized, scale-free features, class-balanced, each checkpoint weighted equally "
-         "within its class. Coefficients (log-odds per standard deviation):", ""]
+         "- **weight matrices** (conv, linear, attention, embeddings) and other non-constant 1-D tensors: "
+         "gradient-boosted depth-limited trees on the log-odds over scale-free features (stored as plain arrays in "
+         "`paramstat/data/verdict_model.json`, evaluated in numpy), class-balanced, each checkpoint weighted "
+         "equally within its class; few-step runs are not fitted. Evidence per feature = the node-value changes at "
+         "its splits along the tensor's path (Saabas), which add up to the log-odds:", ""]
     for g, gm in model["groups"].items():
-        L.append(f"  - `{g}` (fitted on {gm['n_train']} tensors, {gm['n_trained']} trained): " + ", ".join(
-            f"`{f}` {c:+.2f}" for f, c in sorted(zip(gm["features"], gm["coef"]), key=lambda t: -abs(t[1]))))
+        if gm.get("type") == "gbm":
+            L.append(f"  - `{g}`: {len(gm['trees'])} trees of depth {gm['max_depth']}, learning rate "
+                     f"{gm['learning_rate']}, fitted on {gm['n_train']} tensors ({gm['n_trained']} trained); "
+                     "feature importance: " + ", ".join(f"`{f}` {v:.3f}" for f, v in sorted(
+                         gm["importance"].items(), key=lambda t: -t[1])))
+        else:
+            L.append(f"  - `{g}` (logistic, fitted on {gm['n_train']} tensors, {gm['n_trained']} trained): " + ", ".join(
+                f"`{f}` {c:+.2f}" for f, c in sorted(zip(gm["features"], gm["coef"]), key=lambda t: -abs(t[1]))))
     L += ["", f"Verdict: `trained` if P >= {THRESHOLDS['trained']}, `untrained` if P <= {THRESHOLDS['untrained']}, "
           "else `undetermined`.",
           "Bit-frequency features (P(bit0), P(bit1)) are reported as evidence but not scored: the packaged "

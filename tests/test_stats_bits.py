@@ -167,11 +167,11 @@ def test_numba_only_where_it_pays(monkeypatch):
     assert calls == [True]
 
 
-@pytest.mark.parametrize("chunk", [1, 7, 1000])
-def test_numpy_fallback_chunk_boundaries(monkeypatch, chunk):
+@pytest.mark.parametrize("chunk,n", [(1, 9), (7, 60), (1000, 5003)])
+def test_numpy_fallback_chunk_boundaries(monkeypatch, chunk, n):
     monkeypatch.setattr(_bitkernel, "_CHUNK", chunk)
     for dt in (np.uint8, np.uint16, np.uint32, np.uint64):
-        u = np.random.default_rng(chunk).integers(0, np.iinfo(dt).max, 5003, dtype=dt, endpoint=True)
+        u = np.random.default_rng(chunk).integers(0, np.iinfo(dt).max, n, dtype=dt, endpoint=True)
         o, t = _bitkernel.counts_numpy(u)
         ro, rt = oracle_counts(u)
         np.testing.assert_array_equal(o, ro)

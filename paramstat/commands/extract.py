@@ -43,7 +43,7 @@ def run(args) -> int:
 
     c = Console()
     c.print(f"wrote [bold]{out}[/]: {len(ckpt)} tensors, {ckpt.n_params:,} parameters, "
-            f"{size / 2**20:.1f} MiB in {dt:.1f} s", highlight=False)
+            f"{size / 2**20:.1f} MiB in {dt:.1f} s", highlight=False, soft_wrap=True)
     for w in ckpt.warnings:
-        c.print(f"[yellow]warning:[/] {w}", highlight=False)
+        c.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
     return 0

@@ -26,7 +26,7 @@ class CompareOptions:
     subsample: int = 100_000       # elements per tensor (same positions in A and B) for KS, W1, robust stats
     deep: str = "auto"             # family fits + spectra: 'auto' (the deep_top most-changed weight
     deep_top: int = 8              # tensors), 'all' changed weight tensors, or 'none'
-    fit_subsample: int = 5_000     # values per fit (paramstat.stats.fits: ~0.4 s per fit at 5k, 2 s at 20k)
+    fit_subsample: int = 2_000     # values per fit (paramstat.stats.fits: ~0.2 s at 2k, 0.4 s at 5k, 2 s at 20k)
     spectral_max_rows: int = 256   # spectra on a random row/column subset at most this big
     spectral_max_cols: int = 1024
     hist_bins: int = 64

@@ -144,31 +144,75 @@ def pair_sums(ra: np.ndarray, da: str, rb: np.ndarray, db: str, shift_a: float =
     if use_numba is True and kern is None:
         raise RuntimeError(f"numba kernel unavailable: {_kernel_error}")
     if kern is not None and n >= 1:
-        ta = table(da) if use_table else np.zeros(1, np.float32)
-        tb = table(db) if use_table else np.zeros(1, np.float32)
-        va_ = va if va is not None else np.zeros(1, np.float32)
-        vb_ = vb if vb is not None else np.zeros(1, np.float32)
-        nchunks = max(1, min(4 * (os.cpu_count() or 1), n // (1 << 18) or 1))
-        acc, hist, cnt, ors, maxd = kern(va_, vb_, ua, ub, ta, tb, use_table, float(shift_a), float(shift_b),
-                                     nbytes, nchunks)
-        acc = acc.sum(axis=0)
-        hist = hist.sum(axis=0)
-        n_fin, n_eq, n_beq = (int(cnt[:, j].sum()) for j in range(3))
-        or_a = int(np.bitwise_or.reduce(ors[:, 0]))
-        or_b = int(np.bitwise_or.reduce(ors[:, 1]))
-        md = float(maxd.max())
+        acc, flips_all, n_fin, n_eq, n_beq, or_a, or_b, md = _numba_sums(kern, va, vb, ua, ub, da, db,
+                                                                          use_table, shift_a, shift_b)
     else:
         acc, hist, n_fin, n_eq, n_beq, or_a, or_b, md = _numpy_sums(va, vb, ua, ub, da, db, use_table,
                                                                      shift_a, shift_b)
-    flips = _flips_from_hist(hist, nbytes) if same else None
+        flips_all = _flips_from_hist(hist, nbytes)
+    flips = flips_all if same else None
     return PairSums(n, n_fin, float(shift_a), float(shift_b), *(float(v) for v in acc[:13]),
                     max_abs_diff=md, n_value_equal=n_eq, n_bits_equal=n_beq if same else -1, flips=flips,
                     or_a=or_a, or_b=or_b)
 
 
+def _words(u: np.ndarray) -> np.ndarray:
+    """uint64 view of a contiguous unsigned array whose size fills whole words (copy if misaligned)."""
+    if u.ctypes.data % 8:
+        u = u.copy()
+    return u.view(np.uint64)
+
+
+def _numba_sums(kern, va, vb, ua, ub, da, db, use_table, sa, sb):
+    n = ua.size
+    e = 8 * ua.dtype.itemsize
+    epw = 64 // e
+    nfull = n // epw * epw
+    wa, wb = _words(ua[:nfull]), _words(ub[:nfull])
+    ta = table(da) if use_table else np.zeros(1, np.float32)
+    tb = table(db) if use_table else np.zeros(1, np.float32)
+    va_ = va if va is not None else np.zeros(1, np.float32)
+    vb_ = vb if vb is not None else np.zeros(1, np.float32)
+    nchunks = max(1, min(4 * (os.cpu_count() or 1), n // (1 << 18) or 1))
+    acc, bitcnt, cnt, ors, maxd = kern(va_, vb_, ua, ub, wa, wb, ta, tb, use_table, float(sa), float(sb), e,
+                                       nchunks)
+    flips = np.zeros(e, dtype=np.int64)
+    np.add.at(flips, np.arange(64) % e, bitcnt.sum(axis=0).astype(np.int64))
+    n_diff = int(cnt[:, 2].sum())
+    mask = (1 << e) - 1
+    or_a = or_b = 0
+    for w, which in ((int(np.bitwise_or.reduce(ors[:, 0])), 0), (int(np.bitwise_or.reduce(ors[:, 1])), 1)):
+        folded = 0
+        for lane in range(epw):
+            folded |= (w >> (lane * e)) & mask
+        if which == 0:
+            or_a = folded
+        else:
+            or_b = folded
+    if nfull < n:  # elements after the last whole word
+        ta_, tb_ = ua[nfull:], ub[nfull:]
+        x = ta_ ^ tb_
+        n_diff += int(np.count_nonzero(x))
+        flips += _flips_from_hist(_byte_hist(x), ua.dtype.itemsize)
+        or_a |= int(np.bitwise_or.reduce(ta_))
+        or_b |= int(np.bitwise_or.reduce(tb_))
+    return (acc.sum(axis=0), flips, int(cnt[:, 0].sum()), int(cnt[:, 1].sum()), n - n_diff, or_a, or_b,
+            float(maxd.max()))
+
+
+def _byte_hist(w: np.ndarray) -> np.ndarray:
+    """hist[k, v]: how many non-zero words have byte k == v."""
+    nbytes = w.dtype.itemsize
+    hist = np.zeros((8, 256), dtype=np.int64)
+    wz = np.ascontiguousarray(w[w != 0])
+    by = wz.view(np.uint8).reshape(-1, nbytes)
+    for k in range(nbytes):
+        hist[k] += np.bincount(by[:, k], minlength=256)
+    return hist
+
+
 def _numpy_sums(va, vb, ua, ub, da, db, use_table, sa, sb):
     n = ua.size
-    nbytes = ua.dtype.itemsize
     acc = np.zeros(_NACC, dtype=np.float64)
     hist = np.zeros((8, 256), dtype=np.int64)
     n_fin = n_eq = n_beq = 0
@@ -187,10 +231,7 @@ def _numpy_sums(va, vb, ua, ub, da, db, use_table, sa, sb):
         or_b |= int(np.bitwise_or.reduce(wb)) if wb.size else 0
         w = wa ^ wb
         n_beq += int(np.count_nonzero(w == 0))
-        wz = w[w != 0]
-        by = wz.view(np.uint8).reshape(-1, nbytes)
-        for k in range(nbytes):
-            hist[k] += np.bincount(by[:, k], minlength=256)
+        hist += _byte_hist(w)
         fin = np.isfinite(x) & np.isfinite(y)
         if not fin.all():
             x, y = x[fin], y[fin]

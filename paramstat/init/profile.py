@@ -2,8 +2,9 @@
 
 Per tensor (values x, role from `layers.state_dict_entries`): loc = mean(x), scale = std(x), and the
 shape of the standardised values z = (x - loc)/scale by maximum likelihood on a seeded subsample
-(<= 20k values): generalized normal beta (scipy gennorm, loc 0: beta 2 normal, 1 Laplace, large ->
-uniform) and Student-t df (scipy t, loc 0). The role's family is the one with the larger summed
+(<= 20k values) with the stats engine (paramstat.stats.fits.fit_families; scipy fallback):
+generalized normal beta (gennorm: beta 2 normal, 1 Laplace, large -> uniform; engine range 0.2-20) and
+Student-t df. The role's family is the one with the larger summed
 log-likelihood (same number of parameters, so also the smaller BIC).
 
 Per role, least squares on the role's tensors (Profile schema v1, `law`):
@@ -72,8 +73,18 @@ def _subsample(x: np.ndarray, key: str, n: int = SUBSAMPLE) -> np.ndarray:
 
 
 def shape_fits(z: np.ndarray) -> tuple[float, float, float, float]:
-    """MLE of gennorm beta and t df on standardised values (loc fixed 0, scale free):
-    (beta, loglik_gennorm, df, loglik_t). Swap point for paramstat.stats.fits.fit_families."""
+    """Shape of standardised values: (gennorm beta, its loglik, t df, its loglik), by maximum likelihood.
+    Uses the stats engine (paramstat.stats.fits.fit_families, families gennorm and t, all values of z
+    scored) when importable, else scipy's gennorm.fit / t.fit with loc fixed at 0."""
+    try:
+        from ..stats.fits import fit_families
+    except ImportError:
+        fit_families = None
+    if fit_families is not None:
+        rep = fit_families(z, seed=0, subsample=max(z.size, 1), families=("gennorm", "t"))
+        g, t = rep.get("gennorm"), rep.get("t")
+        if g is not None and t is not None:
+            return float(g.params["beta"]), float(g.loglik), float(min(t.params["nu"], 1e4)), float(t.loglik)
     from scipy import stats
 
     beta, _, sg = stats.gennorm.fit(z, floc=0)

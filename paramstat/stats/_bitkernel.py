@@ -77,15 +77,19 @@ _BITS_OF_U16 = None  # (65536, 16), built on first use (8 MiB)
 
 
 def _plane_counts_numpy(u: np.ndarray) -> np.ndarray:
-    """ones per bit of u (any unsigned dtype) by histograms of its 16-bit (or 8-bit) planes; int64."""
+    """ones per bit of u (any unsigned dtype) by histograms of its 16-bit planes (8-bit planes for
+    bytes and small arrays); int64."""
     global _BITS_OF_U16
     nbytes = u.dtype.itemsize
     out = np.zeros(nbytes * 8, dtype=np.int64)
     if u.size == 0:
         return out
-    if nbytes == 1:
-        h = np.bincount(u.reshape(-1), minlength=256).astype(np.int64)
-        return h @ _BITS_OF_BYTE
+    if nbytes == 1 or u.size < 65536:  # byte planes: less fixed cost for small arrays
+        planes = u.reshape(-1).view(np.uint8).reshape(-1, nbytes)
+        for b in range(nbytes):
+            h = np.bincount(planes[:, b], minlength=256).astype(np.int64)
+            out[8 * b: 8 * b + 8] = h @ _BITS_OF_BYTE
+        return out
     if _BITS_OF_U16 is None:
         _BITS_OF_U16 = ((np.arange(65536)[:, None] >> np.arange(16)[None, :]) & 1).astype(np.int64)
     nh = nbytes // 2
