@@ -51,11 +51,28 @@ def _bf16(x: np.ndarray) -> np.ndarray:
     return f32_to_bf16_bits(x)
 
 
+_POOL: dict[int, np.ndarray] = {}
+
+
+def _pool(seed: int) -> np.ndarray:
+    """2^24 N(0,1) float32 draws; tensors are windows of it at seeded offsets (writing stays at disk speed)."""
+    if seed not in _POOL:
+        _POOL[seed] = np.random.default_rng(seed).standard_normal(1 << 24, dtype=np.float32)
+    return _POOL[seed]
+
+
+def _normal(name: str, shape, seed: int) -> np.ndarray:
+    n = int(np.prod(shape))
+    pool = _pool(seed)
+    off = zlib.crc32(name.encode()) % pool.size
+    reps = -(-(n + off) // pool.size)
+    return np.tile(pool, reps)[off:off + n].reshape(shape) if reps > 1 else pool[off:off + n].reshape(shape).copy()
+
+
 def _values(name: str, shape, seed: int) -> np.ndarray:
-    rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
     if len(shape) == 1:
-        return (1.0 + 0.05 * rng.standard_normal(shape, dtype=np.float32)).astype(np.float32)
-    return rng.standard_normal(shape, dtype=np.float32) * np.float32(0.02)
+        return (1.0 + 0.05 * _normal(name, shape, seed)).astype(np.float32)
+    return _normal(name, shape, seed) * np.float32(0.02)
 
 
 def write_pair(dir_: Path, layers: int, changed: str) -> tuple[Path, Path, int, int]:
@@ -82,8 +99,7 @@ def write_pair(dir_: Path, layers: int, changed: str) -> tuple[Path, Path, int, 
             n = int(np.prod(shape))
             total += n
             if change:
-                rng = np.random.default_rng([1, zlib.crc32(name.encode())])
-                x += rng.standard_normal(shape, dtype=np.float32) * np.float32(0.02 * 0.01)
+                x += _normal(name + "/noise", shape, 1) * np.float32(0.02 * 0.01)
                 moved += n
             fb.write(_bf16(x).tobytes())
             del x

@@ -152,3 +152,17 @@ def test_existing_outputs_refused_before_the_work(tiny_pt, tmp_path, capsys, mon
         rc, out, err = _run(capsys, tiny_pt, *extra)
         assert rc == 2 and "exists" in err and "--force" in err
     assert called == []
+
+
+def test_resnet18_layer_types_match_the_seed_table():
+    """The seed's Table 3 lists ResNet-18 as 20 Conv, 1 FC weight, 1 FC bias, 20 BN weight, 20 BN bias."""
+    timm = pytest.importorskip("timm")
+    from collections import Counter
+
+    from paramstat.scan import layer_types
+    from paramstat.sources import checkpoint_from_module
+
+    ck = checkpoint_from_module(timm.create_model("resnet18", pretrained=False))
+    c = Counter(layer_types(ck.records).values())
+    assert (c["Conv weight"], c["FC weight"], c["FC bias"], c["BN weight"], c["BN bias"]) == (20, 1, 1, 20, 20)
+    assert c["BN running_mean"] == c["BN running_var"] == c["BN batch count"] == 20

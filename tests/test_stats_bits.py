@@ -87,6 +87,11 @@ def test_bf16_raw_bits_and_dtype_history():
     assert summ["frac_0_7"]["n_constant"] == 8 and summ["frac_8_15"]["n_constant"] == 8
     assert np.isnan(summ["frac_0_7"]["max_abs_z"])
     assert summ["frac_16_22"]["n_constant"] == 0
+    assert s.low_constant_bits == 16 and summ["low_constant_bits"] == 16
+    x16 = (np.random.default_rng(1).standard_normal(5000) * 0.02).astype(np.float16)
+    assert bit_tests(x16.astype(np.float32), "float32").low_constant_bits == 13  # fp16 round trip
+    assert bit_tests(x16, "float16").low_constant_bits == 0
+    assert bit_tests(t, "float32").low_constant_bits == 0
 
 
 def test_summary_groups_and_values():
@@ -176,3 +181,24 @@ def test_numpy_fallback_chunk_boundaries(monkeypatch, chunk, n):
         ro, rt = oracle_counts(u)
         np.testing.assert_array_equal(o, ro)
         np.testing.assert_array_equal(t, rt)
+
+
+def test_big_endian_input_gives_the_same_bits():
+    x = np.random.default_rng(9).standard_normal(3000).astype(np.float32)
+    a, b = bit_tests(x, "float32"), bit_tests(x.astype(">f4"), "float32")
+    np.testing.assert_array_equal(a.ones, b.ones)
+    np.testing.assert_array_equal(a.transitions, b.transitions)
+
+
+def test_without_numba_falls_back(monkeypatch):
+    monkeypatch.setattr(_bitkernel, "_kernel", None)
+    monkeypatch.setattr(_bitkernel, "_kernel_error", "ModuleNotFoundError: No module named 'numba'")
+    u = np.random.default_rng(3).integers(0, 2**16, 50_000, dtype=np.uint16)
+    o, t = _bitkernel.bit_counts(u, use_numba=None)
+    ro, rt = oracle_counts(u)
+    np.testing.assert_array_equal(o, ro)
+    np.testing.assert_array_equal(t, rt)
+    with pytest.raises(RuntimeError, match="numba"):
+        _bitkernel.bit_counts(u, use_numba=True)
+    bt = bit_tests(u.view(np.float16), "float16")  # public API still works
+    np.testing.assert_array_equal(bt.ones, ro)

@@ -58,6 +58,8 @@ def test_constant_is_reported_not_faked():
 def test_n2_n3():
     r = runs_test(np.array([0, 1], bool))  # var = 0: no Z, but not constant
     assert not r.constant and np.isnan(r.z)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        assert np.isnan(sm([0, 1])[0])  # statsmodels agrees: 0/0
     r = runs_test(np.array([0, 1, 0], bool))
     # hand: n1=1, n0=2: mu = 2*2/3 + 1 = 7/3, var = 4*(4-3)/(9*2) = 2/9, R = 3
     assert r.z == pytest.approx((3 - 7 / 3) / sqrt(2 / 9), abs=1e-12)
@@ -166,3 +168,18 @@ def test_invariant_under_complement_and_reversal(bits):
             assert other.z == pytest.approx(r.z, abs=1e-12)
     if not r.constant and not np.isnan(r.z):
         assert r.z == pytest.approx(sm(b)[0], abs=1e-9)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(1, 6), st.integers(2, 12), st.integers(0, 2**32 - 1))
+def test_pooled_matches_bruteforce(m, L, seed):
+    b = np.random.default_rng(seed).random((m, L)) < 0.5
+    r = pooled_runs(b)
+    assert r.runs == sum(1 + int(np.sum(row[1:] != row[:-1])) for row in b)
+    assert r.n1 == int(b.sum()) and r.n == m * L
+    try:
+        z = _pooled_oracle(b)
+    except ZeroDivisionError:  # no slice carries within-slice information
+        assert np.isnan(r.z)
+    else:
+        assert r.z == pytest.approx(z, abs=1e-9)

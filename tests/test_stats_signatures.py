@@ -81,6 +81,10 @@ def test_timm_inits():
     r = init_signatures(x, "dwconv", groups=240, shape=shp)
     # for depthwise fan_out/groups == fan_in: the two are the same distribution, reported as a tie
     assert {"kaiming_normal_fan_out_grouped", "kaiming_normal_fan_in"} <= set(r.ties) and r.distance < 0.02
+    # timm EfficientNet classifier: U(+-1/sqrt(fan_out))
+    x = drawn((1000, 1280), lambda t: nn_init.uniform_(t, -1 / math.sqrt(1000), 1 / math.sqrt(1000)))
+    r = init_signatures(x, "linear")
+    assert r.best == "timm_goog_linear" and r.distance < 0.01
     # torchvision's convention (fan_out not divided by groups)
     x = drawn(shp, lambda t: nn_init.kaiming_normal_(t, mode="fan_out"))
     r = init_signatures(x, "dwconv", groups=240, shape=shp)

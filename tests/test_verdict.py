@@ -76,7 +76,7 @@ def test_lite0_imagenet_trained(lite0):
     assert all(t.verdict == "trained" for t in big), [(t.name, t.score) for t in big if t.verdict != "trained"]
     v, score, _ = judge_checkpoint(tvs)
     assert v == "trained" and score > 0.8
-    rs = [t for t in tvs if t.role == "running_stat"]
+    rs = [t for t in tvs if t.role == "running_stat" and t.verdict != "skipped"]
     assert rs and all(t.verdict == "trained" for t in rs)
 
 
@@ -183,6 +183,30 @@ def test_skipped_and_json():
     assert contrib == sorted(contrib, reverse=True)
 
 
+def test_gbm_hand_computed():
+    """Two stumps: logit = baseline + lr * (leaf values); evidence = path deltas, adding up to logit - root terms."""
+    stump = {"left": [1, -1, -1], "right": [2, -1, -1], "feature": [0, -1, -1], "threshold": [0.5, 0, 0],
+             "value": [0.1, -2.0, 3.0]}
+    stump2 = {"left": [1, -1, -1], "right": [2, -1, -1], "feature": [1, -1, -1], "threshold": [-4.0, 0, 0],
+              "value": [0.0, 1.0, -1.0]}
+    model = {"thresholds": {"trained": 0.8, "untrained": 0.2, "mixed": 0.05}, "min_n": {"matrix": 4},
+             "groups": {"matrix": {"type": "gbm", "features": ["spike_frac", "runs_z"], "learning_rate": 0.5,
+                                   "baseline": -0.25, "trees": [stump, stump2]}}}
+    from paramstat.features import Features
+
+    f = Features("matrix", {"spike_frac": 0.9, "runs_z": -8.0}, {}, {"n": 100})
+    tv = judge_features(rec(np.zeros((10, 10), np.float32)), f, model)
+    logit = -0.25 + 0.5 * 3.0 + 0.5 * 1.0
+    assert tv.score == pytest.approx(1 / (1 + math.exp(-logit)), rel=1e-12)
+    ev = {e.feature: e.contribution for e in tv.evidence}
+    assert ev["spike_frac"] == pytest.approx(0.5 * (3.0 - 0.1))
+    assert ev["runs_z"] == pytest.approx(0.5 * (1.0 - 0.0))
+    f2 = Features("matrix", {"spike_frac": 0.0, "runs_z": 0.0}, {}, {"n": 100})
+    tv2 = judge_features(rec(np.zeros((10, 10), np.float32)), f2, model)
+    assert tv2.score == pytest.approx(1 / (1 + math.exp(-(-0.25 - 1.0 - 0.5))), rel=1e-12)
+    assert tv2.verdict == "untrained"
+
+
 def test_logistic_hand_computed():
     model = {"thresholds": {"trained": 0.8, "untrained": 0.2, "mixed": 0.05}, "min_n": {"matrix": 4, "vector": 4},
              "groups": {"matrix": {"features": ["kurt", "runs_z"], "mean": [1.0, 0.0], "scale": [2.0, 4.0],
@@ -226,8 +250,16 @@ def test_model_file_is_consistent():
     for g, allowed in (("matrix", MATRIX_FEATURES), ("vector", VECTOR_FEATURES)):
         gm = m["groups"][g]
         assert set(gm["features"]) <= set(allowed)
-        assert len(gm["features"]) == len(gm["mean"]) == len(gm["scale"]) == len(gm["coef"])
-        assert all(s > 0 for s in gm["scale"])
+        if gm.get("type") == "gbm":
+            assert gm["trees"] and 0 < gm["learning_rate"] <= 1
+            for t in gm["trees"]:
+                n = len(t["left"])
+                assert len(t["right"]) == len(t["feature"]) == len(t["threshold"]) == len(t["value"]) == n
+                assert all(-1 <= f < len(gm["features"]) for f in t["feature"])
+                assert all((a == -1) == (b == -1) for a, b in zip(t["left"], t["right"]))
+        else:
+            assert len(gm["features"]) == len(gm["mean"]) == len(gm["scale"]) == len(gm["coef"])
+            assert all(s > 0 for s in gm["scale"])
     assert 0 < m["thresholds"]["untrained"] < 0.5 < m["thresholds"]["trained"] < 1
 
 

@@ -75,7 +75,7 @@ def _check(model, g, scheme) -> dict:
     res: dict = {"forward_finite": g.forward_finite}
     ok = bool(g.forward_finite)
     if scheme == "native":
-        from ..init.native import NativeReport, NativeRow, check_native
+        from ..init.native import CHECK_BOUNDS, NativeReport, NativeRow, check_native
 
         nr = g.report["native"]
         rep = NativeReport(nr["seed"], nr["profile_sources"], [NativeRow(**r) for r in nr["rows"]], nr["unmatched"])
@@ -83,8 +83,7 @@ def _check(model, g, scheme) -> dict:
         res["tensors"] = [asdict(r) for r in rows]
         res["n_checked"] = len(rows)
         res["n_failed"] = sum(not r.ok for r in rows)
-        res["bounds"] = ("KS D <= 0.01 + 1.63/sqrt(m); |mean-loc|/scale <= 4/sqrt(n); "
-                         "|std/scale - 1| <= 0.02 + 4 sqrt((kurt+2)/(4n))")
+        res["bounds"] = CHECK_BOUNDS
         ok &= res["n_failed"] == 0
     res["scan"] = scan_summary(model)
     res["passed"] = bool(ok)

@@ -18,8 +18,10 @@ drop-path noise). The model's original modes are restored.
 Zero-initialised weights (e.g. a head that the architecture sets to 0 on purpose) are kept zero and
 listed as 'kept zero' (the PyPI ``lsuv`` package overwrites them) unless ``keep_zero=False``.
 
-Each forward stops right after the layer being tuned (an exception raised in its hook), so LSUV costs
-about half the forwards of running the whole net every time.
+Per layer, one forward runs up to the layer (stopped by an exception raised in a pre-hook) and captures
+its input; tuning the layer never changes that input, so each iteration re-evaluates only the layer
+itself on it (the variance is the one the full network would give on the batch; tests check this
+against an independent full forward).
 """
 from __future__ import annotations
 
@@ -155,21 +157,15 @@ def _forward_order(model, units, data) -> int:
     return 1
 
 
-def _measure(model, u: _Unit, data) -> float | None:
-    """Var of u's output on the batch (float64), stopping the forward right after it."""
+def _capture(model, u: _Unit, data) -> tuple | None:
+    """The (args, kwargs) u's module is called with on the batch: one forward, stopped right there.
+    Tuning u never changes its own input (only upstream layers do), so it is captured once per layer."""
     got: dict = {}
 
-    if u.kind == "mha_in":
-        def pre(mod, args, kwargs):
-            x = _mha_inputs(mod, args, kwargs)[u.chunk]
-            got["y"] = _mha_chunk_out(mod, x, u.chunk)
-            raise _Stop
-        h = u.module.register_forward_pre_hook(pre, with_kwargs=True)
-    else:
-        def post(mod, args, out):
-            got["y"] = _output_of(u, out)
-            raise _Stop
-        h = u.module.register_forward_hook(post)
+    def pre(mod, args, kwargs):
+        got["in"] = (args, kwargs)
+        raise _Stop
+    h = u.module.register_forward_pre_hook(pre, with_kwargs=True)
     try:
         with torch.no_grad():
             model(data)
@@ -177,9 +173,19 @@ def _measure(model, u: _Unit, data) -> float | None:
         pass
     finally:
         h.remove()
-    if "y" not in got:
-        return None
-    return float(got["y"].detach().double().var())
+    return got.get("in")
+
+
+def _unit_var(u: _Unit, captured: tuple) -> float:
+    """Var (float64, all elements) of u's output, recomputed from its captured input."""
+    args, kwargs = captured
+    with torch.no_grad():
+        if u.kind == "mha_in":
+            x = _mha_inputs(u.module, args, kwargs)[u.chunk]
+            y = _mha_chunk_out(u.module, x, u.chunk)
+        else:
+            y = _output_of(u, u.module(*args, **kwargs))
+    return float(y.detach().double().var())
 
 
 def _set_modes(model: nn.Module) -> dict:
@@ -238,12 +244,12 @@ def lsuv_(module: nn.Module, data: torch.Tensor, tol: float = 0.1, max_iter: int
             if keep_zero and zero[id(u)]:
                 row.status = "kept zero"
                 continue
-            var = _measure(module, u, data)
+            captured = _capture(module, u, data)
             rep.forwards += 1
-            if var is None:
+            if captured is None:
                 row.status = "not called"
                 continue
-            row.var_initial = var
+            var = row.var_initial = _unit_var(u, captured)
             while abs(var - target) > tol and row.iters < max_iter:
                 if not var > 1e-20:
                     break
@@ -252,8 +258,7 @@ def lsuv_(module: nn.Module, data: torch.Tensor, tol: float = 0.1, max_iter: int
                     u.slot.tensor.mul_(s)
                 row.scale *= s
                 row.iters += 1
-                var = _measure(module, u, data)
-                rep.forwards += 1
+                var = _unit_var(u, captured)
             row.var_final = var
             row.status = "ok" if abs(var - target) <= tol else ("zero output" if not var > 1e-20
                                                                  else "not converged")

@@ -131,7 +131,8 @@ def lstsq_law(rows: list[dict[str, float]], y: np.ndarray, log_target: bool) -> 
         "intercept": float(coef[0]),
         "coef": {f: float(c) for f, c in zip(used, coef[1:])},
         "range": ranges,
-        "r2": (1.0 - float(np.sum(resid ** 2)) / ss_tot) if ss_tot > 1e-300 else None,
+        "r2": (max(0.0, 1.0 - float(np.sum(resid ** 2)) / ss_tot) if not used else
+               1.0 - float(np.sum(resid ** 2)) / ss_tot) if ss_tot > 1e-300 else None,
         "resid_std": float(np.sqrt(np.sum(resid ** 2) / dof)) if n > X.shape[1] else 0.0,
         "n": n,
     }

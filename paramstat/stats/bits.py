@@ -36,6 +36,16 @@ class BitTests:
     def nbits(self) -> int:
         return int(self.ones.size)
 
+    @property
+    def low_constant_bits(self) -> int:
+        """Consecutive constant bits from bit 0 within the fraction (dtype history, BRIEF §2: bf16 values
+        stored as fp32 give 16, fp16 round trips 13; an i.i.d. fp32 sample 0)."""
+        top = LAYOUTS[self.dtype].fraction[1] + 1 if self.dtype in LAYOUTS else self.nbits
+        k = 0
+        while k < top and self.constant[k]:
+            k += 1
+        return k
+
     def groups(self) -> dict[str, tuple[int, int]]:
         """Inclusive bit ranges of the IEEE fields and fraction groups for this dtype."""
         return bit_groups(self.dtype)
@@ -55,13 +65,14 @@ class BitTests:
 
     def summary(self) -> dict:
         """{group: {max_abs_z, mean_abs_z, max_abs_monobit_z, n_constant}} plus 'all' and tensor-wide
-        'max_abs_z', 'mean_abs_z', 'n_constant' (over non-constant bits)."""
+        'max_abs_z', 'mean_abs_z', 'n_constant' (over non-constant bits) and 'low_constant_bits'."""
         out = {name: self.group_stats(lo, hi) for name, (lo, hi) in self.groups().items()}
         allg = self.group_stats(0, self.nbits - 1)
         out["all"] = allg
         out["max_abs_z"] = allg["max_abs_z"]
         out["mean_abs_z"] = allg["mean_abs_z"]
         out["n_constant"] = allg["n_constant"]
+        out["low_constant_bits"] = self.low_constant_bits
         return out
 
     def to_dict(self) -> dict:
@@ -94,6 +105,9 @@ def _unsigned(arr: np.ndarray, dtype: str) -> np.ndarray:
         return a.view(np.uint8)
     if dtype not in LAYOUTS:
         raise ValueError(f"bit tests support {sorted(LAYOUTS)} and 'uint8', not {dtype!r}")
+    arr = np.asarray(arr)
+    if not arr.dtype.isnative:  # big-endian storage: test the value's IEEE bits, not the byte order
+        arr = arr.astype(arr.dtype.newbyteorder("="))
     u = as_bits(arr, dtype)
     if u.dtype.itemsize * 8 != LAYOUTS[dtype].bits:
         raise TypeError(f"array of {np.asarray(arr).dtype} does not hold {dtype} values")

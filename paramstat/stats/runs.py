@@ -129,12 +129,14 @@ def pooled_runs(b2d) -> RunsResult:
     if n == 0:
         return RunsResult(0, 0, 0, float("nan"), float("nan"), True, m)
     n1_s = np.count_nonzero(b2d, axis=1)
-    runs_s = 1 + np.count_nonzero(b2d[:, 1:] != b2d[:, :-1], axis=1)
-    mu_s, var_s = runs_moments(np.full(m, L), n1_s)
-    runs = int(runs_s.sum())
+    runs = m + int(np.count_nonzero(b2d[:, 1:] != b2d[:, :-1]))
+    # every slice has length L: mu_s and var_s depend only on n1_s in 0..L -> sum via its histogram
+    hist = np.bincount(n1_s, minlength=L + 1).astype(np.float64)
+    mu_t, var_t = runs_moments(np.full(L + 1, L), np.arange(L + 1))
     n1 = int(n1_s.sum())
-    res = _result(n, n1, runs, float(mu_s.sum()), float(var_s.sum()), m)
-    if not res.constant and var_s.sum() <= 0:
+    mu, var = float(hist @ mu_t), float(hist @ var_t)
+    res = _result(n, n1, runs, mu, var, m)
+    if not res.constant and var <= 0:
         res.constant = True  # every slice constant on its own: no within-slice information
     return res
 

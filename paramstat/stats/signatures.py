@@ -10,6 +10,7 @@ fan_out arguments (a bias gets its layer's fan_in). Candidates (name: distributi
   kaiming_normal_fan_in / _fan_out / _fan_out_grouped   N(0, 2/fan)        (relu gain sqrt 2)
   kaiming_uniform_fan_in / _fan_out / _fan_out_grouped  U(+-sqrt(6/fan))
   xavier_normal N(0, 2/(fan_in+fan_out)),  xavier_uniform U(+-sqrt(6/(fan_in+fan_out)))
+  timm_goog_linear       U(+-1/sqrt(fan_out))  (timm _init_weight_goog for nn.Linear, 2-D only)
   lecun_normal           timm: sigma' * TN(-2, 2), sigma' = sqrt(1/fan_in)/0.87962566 (std sqrt(1/fan_in))
   trunc_normal_fan_in    N(0, 1/fan_in) truncated at +-2 absolute (torchvision ViT patch conv)
   trunc_normal_0.02, normal_0.02, normal_0.01, normal_1 (Embedding), normal_1e-06 (tokens, ViT biases)
@@ -105,6 +106,8 @@ def candidates(shape, role=None, fan_in=None, fan_out=None, groups=None) -> list
             if f.get(mode):
                 c.append((f"kaiming_normal_{mode}", "normal", {"s": np.sqrt(2 / f[mode])}))
                 c.append((f"kaiming_uniform_{mode}", "uniform", {"b": np.sqrt(6 / f[mode])}))
+        if fo and nd == 2:  # timm _init_weight_goog Linear (EfficientNet/MobileNet heads)
+            c.append(("timm_goog_linear", "uniform", {"b": 1 / np.sqrt(fo)}))
         if fo:
             c.append(("xavier_normal", "normal", {"s": np.sqrt(2 / (fi + fo))}))
             c.append(("xavier_uniform", "uniform", {"b": np.sqrt(6 / (fi + fo))}))
