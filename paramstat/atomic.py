@@ -18,6 +18,12 @@ def check_writable(path: str | os.PathLike, force: bool) -> Path:
     return p
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, force: bool = False):
     """Yield a temp path in the target's folder; on success rename it over ``path``; on error remove it."""
@@ -26,6 +32,7 @@ def atomic_path(path: str | os.PathLike, force: bool = False):
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual permissions
         os.replace(tmp, p)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -346,7 +346,11 @@ def tensor_features(record, raw: np.ndarray, *, with_fits: bool = False) -> Feat
         notes["constant"] = lo
         stats["moments"] = {"mean": lo, "std": 0.0, "min": lo, "max": hi}
         return Features(group, {}, stats, notes)
-    notes["n_unique_ge"] = int(min(n, 3))
+    probe = np.unique(x[:: max(1, n // 4096)])
+    if probe.size <= 2 and bool(np.all((x == probe[0]) | (x == probe[-1]))):
+        notes["two_values"] = (float(probe[0]), float(probe[-1]))  # a mask or a binarised tensor
+        stats["moments"] = {"mean": float(x.mean()), "min": lo, "max": hi}
+        return Features(group, {}, stats, notes)
     if group == "running_stat":
         stats["moments"] = _moments(x)
         return Features(group, {}, stats, notes)

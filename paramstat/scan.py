@@ -166,7 +166,7 @@ def scan(source, *, fresh=False, seed=0, model=None, checkpoint=None, trust_pick
 
         t0 = time.perf_counter()
         _call_write_h5(write_h5, ckpt, h5, force, per_tensor, progress)
-        clock["read"] = time.perf_counter() - t0 - clock["analysis"]
+        clock["h5"] = time.perf_counter() - t0 - clock["analysis"]   # reading + writing the .h5
     else:
         from .report.progress import track
 
@@ -182,6 +182,8 @@ def scan(source, *, fresh=False, seed=0, model=None, checkpoint=None, trust_pick
     timings = {"load": t_open + clock["read"], "open": t_open, "read": clock["read"],
                "analysis": clock["analysis"], "analysis_cpu": clock["analysis_cpu"],
                "total": time.perf_counter() - t_start}
+    if "h5" in clock:
+        timings["h5"] = clock["h5"]
     return ScanResult(
         source=str(ckpt.source), format=ckpt.format, verdict=verdict, score=float(score),
         n_params=int(ckpt.n_params), tensors=tensors, untrained=list(untrained),

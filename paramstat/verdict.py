@@ -212,6 +212,12 @@ def judge_features(record, feats: Features, model: dict | None = None) -> Tensor
         else:
             p = 0.5
             ev.append(Evidence("constant", c, 0.0, f"only {n} values, all {c:g}: too few to decide"))
+    elif "two_values" in feats.notes:
+        a, b = feats.notes["two_values"]
+        p = 0.5
+        ev.append(Evidence("two_values", float(n), 0.0,
+                           f"only two distinct values ({a:g}, {b:g}): a mask or binarised tensor, not judged"))
+        tv.verdict = "undetermined"
     elif g == "running_stat":
         p = model.get("running_stat_moved_p", 0.85)
         ev.append(Evidence("running_stat_moved", 1.0, 1.7,

@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import resource
+import os
 import struct
 import subprocess
 import sys
@@ -106,23 +106,28 @@ def write_pair(dir_: Path, layers: int, changed: str) -> tuple[Path, Path, int, 
     return pa, pb, total, moved
 
 
-def run_measured(cmd: list[str]) -> tuple[float, float, int, str]:
-    """(wall s, peak RSS MiB by psutil polling, return code, stderr tail)."""
+def run_measured(cmd: list[str]) -> tuple[float, float, float, float, int, str]:
+    """(wall s, peak RSS MiB by psutil polling, peak RSS MiB of this child (wait4 ru_maxrss),
+    CPU s of the child (user + sys), return code, stderr tail)."""
     import psutil
 
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     ps = psutil.Process(proc.pid)
     peak = 0
-    while proc.poll() is None:
+    while True:
+        pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
         try:
             peak = max(peak, ps.memory_info().rss)
         except psutil.Error:
             pass
         time.sleep(0.02)
     wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
     err = proc.stderr.read() if proc.stderr else ""
-    return wall, peak / 2**20, proc.returncode, err[-2000:]
+    return wall, peak / 2**20, ru.ru_maxrss / 1024, ru.ru_utime + ru.ru_stime, proc.returncode, err[-2000:]
 
 
 def bench(args) -> None:
@@ -131,22 +136,35 @@ def bench(args) -> None:
 
     tmp = Path(args.tmp)
     t0 = time.perf_counter()
-    pa, pb, total, moved = write_pair(tmp, args.layers, args.changed)
+    pa, pb = tmp / "bench_a.safetensors", tmp / "bench_b.safetensors"
+    if args.reuse and pa.exists() and pb.exists():
+        shapes = llama_shapes(args.layers)
+        total = sum(int(np.prod(s)) for _, s in shapes)
+        moved = sum(int(np.prod(s)) for n, s in shapes if len(s) == 2 and (
+            args.changed == "all" or n == "lm_head.weight"
+            or (n.startswith("model.layers.") and int(n.split(".")[2]) % 2 == 1)))
+    else:
+        pa, pb, total, moved = write_pair(tmp, args.layers, args.changed)
     t_write = time.perf_counter() - t0
+    wrote = f"Writing the two files took {t_write:.0f} s (not counted)." if t_write > 1 else \
+        "Files written by an earlier run of this script (--reuse)."
     out_json = tmp / "bench_compare.json"
     try:
         # warm the numba cache and the page cache the same way for every run
         subprocess.run(["cat", str(pa), str(pb)], stdout=subprocess.DEVNULL, check=True)
         cmd = [sys.executable, "-m", "paramstat", "compare", str(pa), str(pb), "--json", str(out_json),
                "--no-progress"]
-        wall, peak_poll, rc, err = run_measured(cmd)
-        peak_ru = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        load0 = os.getloadavg()[0]
+        wall, peak_poll, peak_ru, cpu, rc, err = run_measured(cmd)
+        load1 = os.getloadavg()[0]
         if rc != 0:
             raise SystemExit(f"paramstat compare failed ({rc}): {err}")
         res = json.loads(out_json.read_text())
     finally:
-        for p in (pa, pb, out_json):
-            p.unlink(missing_ok=True)
+        out_json.unlink(missing_ok=True)
+        if not args.keep:
+            for p in (pa, pb):
+                p.unlink(missing_ok=True)
     rate = total / wall
     counts = res["counts"]
     deep = sum(1 for t in res["tensors"] if t.get("spectral_a") or t.get("fit_a"))
@@ -156,17 +174,22 @@ def bench(args) -> None:
         f"`paramstat compare A B --json` (scripts/bench_compare.py bench --layers {args.layers} --changed "
         f"{args.changed}) on two synthetic bf16 safetensors files with Llama-7B shapes (hidden {HIDDEN}, "
         f"MLP {MLP}, vocab {VOCAB}, {args.layers} decoder layers), B = A + N(0,(0.01 sigma)^2) on "
-        f"{moved / total:.0%} of the values; page cache warm. Machine: {machine_line()} (shared with other jobs).",
+        f"{moved / total:.0%} of the values (values: windows of a 2^24-draw N(0,1) pool, so the tensors above 16.8M "
+        f"values repeat rows: a few spikes); page cache warm. Machine: {machine_line()} (shared with other jobs).",
         "",
-        "| params | files | wall | params/s | peak RSS (psutil poll) | peak RSS (ru_maxrss) | relation | tensor labels |",
-        "|---|---|---|---|---|---|---|---|",
+        "| params | files | wall | params/s (wall) | CPU s (user+sys) | params per CPU-s | peak RSS (ru_maxrss) "
+        "| peak RSS (psutil poll) | load avg 1-min before / after | relation | tensor labels |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
         f"| {total / 1e9:.2f} B | 2 x {total * 2 / 2**30:.1f} GiB | {wall:.1f} s | {rate / 1e6:.0f} M/s | "
-        f"{peak_poll:.0f} MiB | {peak_ru:.0f} MiB | {res['relation']} | "
+        f"{cpu:.1f} | {total / cpu / 1e6:.0f} M | {peak_ru:.0f} MiB | {peak_poll:.0f} MiB | "
+        f"{load0:.1f} / {load1:.1f} | {res['relation']} | "
         + ", ".join(f"{k} {v}" for k, v in counts.items()) + " |",
         "",
         f"Anchor: modeldelta, 7B pair in ~18 min and 6.6 GB = 6.5 M params/s; target >= 65 M params/s and "
-        f"< 2 GB. Ratio here: {rate / 6.5e6:.0f}x the anchor's throughput, "
-        f"{peak_poll / 1024:.2f} GiB peak. Writing the two files took {t_write:.0f} s (not counted).",
+        f"< 2 GB. Here: {rate / 6.5e6:.0f}x the anchor's throughput in wall time on a machine whose 2 cores "
+        f"were shared with other jobs (load above), {total / cpu / 6.5e6:.0f}x per CPU-second; "
+        f"{peak_ru / 1024:.2f} GiB peak. Wall time includes process start and imports (torch, numba, "
+        f"scipy: several seconds at this load). {wrote}",
         f"Exact on all values: norms, rel change, cosine, correlation, max |diff|, moments, per-bit flip "
         f"counts. Caps: KS/W1/robust statistics on {res['options']['subsample']:,} paired values per tensor; "
         f"fits ({res['options']['fit_subsample']:,} values) and spectra ({res['options']['spectral_max_rows']}"
@@ -298,6 +321,8 @@ def main() -> None:
     b.add_argument("--layers", type=int, default=10)
     b.add_argument("--changed", choices=("half", "all"), default="all")
     b.add_argument("--tmp", default="/tmp")
+    b.add_argument("--reuse", action="store_true", help="use bench_a/b.safetensors already in --tmp")
+    b.add_argument("--keep", action="store_true", help="do not delete the synthetic files afterwards")
     sub.add_parser("thresholds")
     args = ap.parse_args()
     bench(args) if args.what == "bench" else thresholds(args)

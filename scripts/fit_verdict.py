@@ -364,9 +364,16 @@ def write_doc(oof: pd.DataFrame, ck: pd.DataFrame, model: dict, checks: dict, n_
           f"{int(ckl.loc[ckl['verdict'] == 'mixed', 'listed_truly_untrained'].sum())} of "
           f"{int(ckl.loc[ckl['verdict'] == 'mixed', 'n_listed'].sum())} listed.", ""]
     wrong = ckl[ckl["truth"] != ckl["verdict"]]
+    entries = json.loads(MANIFEST.read_text())["entries"] if MANIFEST.exists() else {}
+
+    def acc_note(i: str) -> str:
+        a = entries.get(i, {}).get("train_acc")
+        return "" if a is None else f"; its training reached {a:.2f} train accuracy"
+
     if len(wrong):
-        L += ["Wrong checkpoint verdicts:", ""] + [f"- `{r.id}`: truth {r.truth}, said {r.verdict} (P={r.score:.2f})"
-                                                   for r in wrong.itertuples()] + [""]
+        L += ["Wrong checkpoint verdicts:", ""] + [
+            f"- `{r.id}`: truth {r.truth}, said {r.verdict} (P={r.score:.2f}, {r.n_listed} listed{acc_note(r.id)})"
+            for r in wrong.itertuples()] + [""]
     few = ck[ck["kind"] == "fewsteps"]
     if len(few):
         L += ["Few-step variants (20 optimizer steps; most tensors ambiguous, so no truth): " + ", ".join(
@@ -391,7 +398,9 @@ def write_doc(oof: pd.DataFrame, ck: pd.DataFrame, model: dict, checks: dict, n_
     L += ["", "## Limits", "",
           "- Trained examples are few: one ImageNet network (EfficientNet-Lite0) and small nets trained here for a few "
           "epochs on small data sets; families without trained members are only tested for false `trained`.",
-          "- A tensor trained for a few steps is close to its init and can honestly be `undetermined` or `untrained`.",
+          "- A tensor trained for a few steps is close to its init and can honestly be `undetermined` or `untrained`; "
+          "so are the weights of runs that did not learn (Shapeset runs at chance accuracy): the wrong checkpoint "
+          "verdicts above are mostly those, and weakly trained layers listed as never trained in `mixed`.",
           "- Features are computed on a fixed-seed subsample of 32k values (KS, moments) and a <= 256 x 1024 "
           "sub-matrix (spectra) for speed.", ""]
     tmp = DOC.with_suffix(".md.tmp")

@@ -97,7 +97,7 @@ def report(cfg, runs):
     for t in TARGETS:
         ax.axhline(t, ls="--", color="grey", lw=0.8)
     ax.set_xlabel("SGD step (Shapeset-3x2)")
-    ax.set_ylabel("test accuracy (mean of 5 seeds)")
+    ax.set_ylabel(f"test accuracy (mean of {len(SEEDS)} seeds)")
     ax.set_title("cnn on Shapeset-3x2; 'native' = profile fitted on cnn nets trained on MNIST-5k", fontsize=9)
     ax.legend(fontsize=8)
     savefig(fig, f"native_vs_classic{TAG}.png")
@@ -127,7 +127,7 @@ if __name__ == "__main__":
     import sys
 
     if "--src15" in sys.argv:
-        SRC_EPOCHS, TAG = 15, "-src15"
+        SRC_EPOCHS, TAG, SEEDS = 15, "-src15", [0, 1, 2]
     if "--report" in sys.argv:
         d = load_json("native" + TAG)
         report(d["config"], d["runs"])

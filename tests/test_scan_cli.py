@@ -94,6 +94,9 @@ def test_h5_round_trip_of_stats(tiny_pt, tmp_path, capsys):
     back = paramstat.load(str(h5))
     ref = torch.load(tiny_pt, weights_only=True)["state_dict"]
     np.testing.assert_array_equal(back["conv.weight"].read(), ref["module.conv.weight"].numpy())
+    again = paramstat.scan(str(h5), progress=False)                             # the .h5 is a source too
+    assert {t.name: (t.verdict, t.score) for t in again.tensors} == \
+        {n: (t["verdict"], t["score"]) for n, t in d.items()}
     rc, _, err = _run(capsys, tiny_pt, "--h5", h5, "--no-progress")            # no overwrite
     assert rc == 2 and "exists" in err
 

@@ -202,3 +202,14 @@ def test_without_numba_falls_back(monkeypatch):
         _bitkernel.bit_counts(u, use_numba=True)
     bt = bit_tests(u.view(np.float16), "float16")  # public API still works
     np.testing.assert_array_equal(bt.ones, ro)
+
+
+def test_unaligned_slices():
+    x = np.random.default_rng(5).standard_normal(20_001).astype(np.float32)
+    for sl in (x[1:], x[3:-2], x.astype(np.float16)[1:]):
+        u = sl.view(f"u{sl.dtype.itemsize}")
+        assert u.ctypes.data % 8 != 0
+        o, t = _bitkernel.bit_counts(u, use_numba=True if _bitkernel.get_kernel() else False)
+        ro, rt = oracle_counts(u)
+        np.testing.assert_array_equal(o, ro)
+        np.testing.assert_array_equal(t, rt)

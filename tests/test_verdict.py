@@ -117,6 +117,7 @@ def test_trained_mlp_with_reset_head_is_mixed():
     """A net trained here (digits, a few seconds) and then given a fresh head: 'mixed', naming the head."""
     from sklearn.datasets import load_digits
 
+    torch.set_num_threads(1)
     torch.manual_seed(0)
     d = load_digits()
     X = torch.tensor(d.data / 16.0, dtype=torch.float32)
@@ -281,3 +282,9 @@ def test_any_small_tensor_gets_a_bounded_answer():
         json.loads(dumps(t.to_dict()))
 
     check()
+
+
+def test_binary_mask_undetermined():
+    mask = np.tril(np.ones((64, 64), np.float32))  # a causal-attention buffer
+    t = judge_tensor(rec(mask, role="other", name="attn.bias"), mask)
+    assert t.verdict == "undetermined" and t.evidence[0].feature == "two_values"

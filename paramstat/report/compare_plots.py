@@ -82,9 +82,11 @@ def plot_histograms(res, names: list[str], path: Path, force: bool = False) -> P
 def write_plots(res, folder: str | Path, names: list[str] | None = None, top: int = 6,
                 force: bool = False) -> list[Path]:
     """rel_change.png and histograms.png in ``folder`` (created if missing). Default tensors for the
-    histograms: the ``top`` most-changed ones."""
+    histograms: the ``top`` most-changed weight matrices/kernels (then other tensors)."""
     d = Path(folder)
     d.mkdir(parents=True, exist_ok=True)
-    if not names:
-        names = [t.name for t in res.top_changed(top)]
+    if not names:  # weight tensors first: running statistics move with the data, not the optimizer
+        ranked = res.top_changed(len(res.tensors))
+        weights = [t.name for t in ranked if len(t.shape) >= 2 and t.role != "running_stat"]
+        names = (weights + [t.name for t in ranked if t.name not in weights])[:top]
     return [plot_rel_change(res, d / "rel_change.png", force), plot_histograms(res, names, d / "histograms.png", force)]

@@ -76,6 +76,25 @@ def tensor_table(tensors, title: str, n_evidence: int = 1) -> Table:
     return tab
 
 
+def dtype_history(result: ScanResult) -> list[str]:
+    """Float32/64 tensors whose lowest fraction bits are all constant: values that went through a shorter
+    float (bf16 keeps 7 fraction bits: 16 low bits zero in fp32; fp16 keeps 10: 13 low bits zero)."""
+    groups: dict[str, list[str]] = {}
+    for t in result.tensors:
+        k = (t.stats or {}).get("low_bits_constant") or 0
+        if t.dtype != "float32" or k < 13:
+            continue
+        kind = "bfloat16" if k >= 16 else "float16"
+        groups.setdefault(kind, []).append(t.name)
+    out = []
+    for kind, names in groups.items():
+        low = 16 if kind == "bfloat16" else 13
+        more = f" … (+{len(names) - 3})" if len(names) > 3 else ""
+        out.append(f"{len(names)} float32 tensors have their {low}+ lowest fraction bits constant "
+                   f"(stored via {kind}): {', '.join(names[:3])}{more}")
+    return out
+
+
 def render(result: ScanResult, console: Console | None = None, details: bool = False) -> None:
     console = console or Console()
     console.print(header(result))
@@ -87,8 +106,12 @@ def render(result: ScanResult, console: Console | None = None, details: bool = F
                                    n_evidence=2))
     if details:
         console.print(tensor_table(result.tensors, "Every tensor (network order)", n_evidence=1))
+    hist = dtype_history(result)
+    if hist:
+        console.print("[cyan]dtype history:[/] " + "; ".join(hist))
     for w in result.warnings:
         console.print(f"[yellow]warning:[/] {w}")
     tm = result.timings
     console.print(f"[dim]load {tm.get('load', 0):.2f} s, analysis {tm.get('analysis', 0):.2f} s"
+                  + (f", read + write .h5 {tm['h5']:.2f} s" if "h5" in tm else "")
                   + (f", report {tm['report']:.2f} s" if "report" in tm else "") + "[/]")

@@ -37,28 +37,15 @@ def _numba_module():
     return _bitkernel_nb
 
 
-def kernel_cached() -> bool:
-    """True when numba is importable and its compiled kernel is in the on-disk cache (so the first
-    call costs a cache load, ~0.3-0.5 s with numba's import, not a 5-10 s compile)."""
-    mod = _numba_module()
-    if mod is None:
-        return False
-    if _kernel is not None:
-        return True
-    try:
-        return bool(mod.count_chunk._cache._cache_file._load_index())  # numba internals; stamp-checked
-    except Exception:
-        return False
-
-
 def get_kernel(compile: bool = True):
-    """The numba chunk kernel (compiling it when needed and ``compile``), or None (numpy fallback)."""
+    """The numba chunk kernel, or None (numpy fallback). Importing ``_bitkernel_nb`` compiles the
+    kernel eagerly (one explicit signature) or loads it from numba's on-disk cache; with
+    ``compile=False`` only an already loaded kernel is returned."""
     global _kernel
-    if _kernel is None:
+    if _kernel is None and compile:
         mod = _numba_module()
-        if mod is None or not (compile or kernel_cached()):
-            return None
-        _kernel = mod.count_chunk
+        if mod is not None:
+            _kernel = mod.count_chunk
     return _kernel
 
 
@@ -140,6 +127,8 @@ def bit_counts(u: np.ndarray, use_numba: bool | None = None, nchunks: int | None
         return counts_numpy(u)
     epw = 64 // e
     nw = u.size // epw
+    if u.ctypes.data % 8:  # e.g. a slice x[1:]: a uint64 view would be unaligned (and recompile numba)
+        u = u.copy()
     words = u[: nw * epw].view(np.uint64)
     if nchunks is None:
         nchunks = max(1, min(_n_threads(), nw // 262_144 or 1))

@@ -65,7 +65,15 @@ def _count_range(w, lo, hi, e, last_word, out_ones, out_trans):
             out_trans[8 * b + 7] += (t7 >> s) & ff
         i = end
 
-@nb.njit(cache=True, nogil=True)
+
+# One explicit signature with a read-only array type: writable and read-only (mmap'd) arrays both
+# fit it, so numba compiles (and caches) exactly one specialization, eagerly at import.
+_U64_RO = nb.types.Array(nb.types.uint64, 1, "C", readonly=True)
+_U64 = nb.types.Array(nb.types.uint64, 1, "C")
+
+
+@nb.njit(nb.types.UniTuple(_U64, 2)(_U64_RO, nb.types.int64, nb.types.int64, nb.types.int64),
+         cache=True, nogil=True)
 def count_chunk(w, lo, hi, e):
     """Counts for words lo..hi-1 (pairs into word hi included when hi < len(w)); releases the GIL."""
     ones = np.zeros(64, dtype=np.uint64)

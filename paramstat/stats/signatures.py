@@ -18,7 +18,7 @@ fan_out arguments (a bias gets its layer's fan_in). Candidates (name: distributi
   constant_0, constant_1, constant (any other single value, e.g. layer scale 1e-6)
 Distance: Kolmogorov–Smirnov D = sup |F_n - F| against the candidate's CDF, on the sorted values
 (a seeded uniform subsample of ``sample_max`` values, with replacement, for bigger tensors).
-Orthogonal: G = A A^T of the smaller side (at most 128 rows/columns, seeded) against c I with
+Orthogonal: G = A A^T of the smaller side (at most 64 rows/columns, seeded) against c I with
 c = mean diag G: distance = ||G - c I||_F / (c sqrt(m)) (1e-7 for orthogonal_, ~sqrt(m/N) for i.i.d.),
 gain = sqrt(c) (scale_ratio against gain 1). Constants: distance = fraction of values != c.
 ``scale_ratio`` = std(x) / expected std (std of the KS sample). Best = smallest distance; ``ties`` lists candidates within
@@ -128,9 +128,23 @@ def candidates(shape, role=None, fan_in=None, fan_out=None, groups=None) -> list
     return c
 
 
-def _cdf(kind: str, p: dict, x: np.ndarray) -> np.ndarray:
-    from scipy.special import ndtr
+_NDTR_GRID = None
 
+
+def _ndtr(z: np.ndarray) -> np.ndarray:
+    """Phi(z) by linear interpolation of a 16,384-point table on [-8, 8] (error < 3e-8, far below
+    any KS D that matters; 2-5x faster than scipy.special.ndtr)."""
+    global _NDTR_GRID
+    if _NDTR_GRID is None:
+        from scipy.special import ndtr
+
+        g = np.linspace(-8.0, 8.0, 1 << 14)
+        _NDTR_GRID = (g, ndtr(g))
+    return np.interp(z, *_NDTR_GRID)
+
+
+def _cdf(kind: str, p: dict, x: np.ndarray) -> np.ndarray:
+    ndtr = _ndtr
     if kind == "uniform":
         return np.clip((x + p["b"]) / (2 * p["b"]), 0.0, 1.0)
     if kind == "normal":
@@ -164,14 +178,16 @@ def _std(kind: str, p: dict) -> float:
     return float("nan")
 
 
-def ks_distance(sorted_x: np.ndarray, cdf_vals: np.ndarray) -> float:
+def ks_distance(sorted_x: np.ndarray, cdf_vals: np.ndarray, _steps=None) -> float:
     """One-sample KS D = max(max(i/n - F(x_i)), max(F(x_i) - (i-1)/n)) on sorted values."""
-    n = sorted_x.size
-    i = np.arange(1, n + 1, dtype=np.float64)
-    return float(max(np.max(i / n - cdf_vals), np.max(cdf_vals - (i - 1) / n)))
+    if _steps is None:
+        n = sorted_x.size
+        i = np.arange(1, n + 1, dtype=np.float64)
+        _steps = (i / n, (i - 1) / n)
+    return float(max(np.max(_steps[0] - cdf_vals), np.max(cdf_vals - _steps[1])))
 
 
-def orthogonal_distance(w: np.ndarray, seed: int = 0, max_rows: int = 128) -> tuple[float, float]:
+def orthogonal_distance(w: np.ndarray, seed: int = 0, max_rows: int = 64) -> tuple[float, float]:
     """(||G - c I||_F / (c sqrt m), gain sqrt(c)) for G = A A^T, A the smaller side as rows."""
     a = w.reshape(w.shape[0], -1)
     if a.shape[0] > a.shape[1]:
@@ -209,6 +225,8 @@ def init_signatures(x, role: str | None = None, fan_in: int | None = None, fan_o
     else:
         sub = flat
     xs = np.sort(sub.astype(np.float64))
+    i = np.arange(1, xs.size + 1, dtype=np.float64)
+    steps = (i / xs.size, (i - 1) / xs.size)
     std = float(np.std(xs))
     is_const = bool(flat[0] == flat[-1] and np.all(flat == flat[0]))
     matches: list[SigMatch] = []
@@ -225,7 +243,7 @@ def init_signatures(x, role: str | None = None, fan_in: int | None = None, fan_o
             matches.append(SigMatch(name, d, kind, {"gain": gain}, 1.0, gain))
         else:
             es = _std(kind, p)
-            matches.append(SigMatch(name, ks_distance(xs, _cdf(kind, p, xs)), kind, p, es,
+            matches.append(SigMatch(name, ks_distance(xs, _cdf(kind, p, xs), steps), kind, p, es,
                                     std / es if es > 0 else float("nan")))
     if is_const and float(flat[0]) not in (0.0, 1.0):
         matches.append(SigMatch("constant", 0.0, "constant", {"c": float(flat[0])}))
