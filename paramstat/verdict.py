@@ -16,7 +16,8 @@ Verdict: ``trained`` if P >= thresholds.trained, ``untrained`` if P <= threshold
 
 Checkpoint (judge_checkpoint): over weight matrices, weighted by parameter count. ``trained`` when most
 decided parameters are trained; ``mixed`` when, in addition, some weight matrices are confidently untrained
-(P <= thresholds.mixed) — they and the small tensors of the same modules are listed — or when a trained
+(P <= thresholds.mixed, or 'untrained' in a module whose bias is still exactly constant: no update ever
+reached it) — they and the small tensors of the same modules are listed — or when a trained
 minority holds >= 10% of the parameters in >= 2 matrices (a probe trained on a frozen random body);
 ``untrained`` otherwise.
 Norm layers exactly at 1/0 inside a trained net are reported per tensor (untrained) but do not make a
@@ -110,7 +111,7 @@ def _text(name: str, value: float, feats: Features) -> str:
     if name == "sig_ks_stat":
         return f"closest init law {sig.get('best')}: KS D={sig.get('ks_d', float('nan')):.4f} (D*sqrt(n)={10 ** value:.2f})"
     if name == "sig_scale_logratio":
-        return f"std is {sig.get('scale_ratio', float('nan')):.3g}x the std of {sig.get('best')}"
+        return f"std is {sig.get('scale_ratio', float('nan')):.3f}x the std of {sig.get('best')}"
     if name == "free_ks_stat":
         ff = s.get("free_fit") or {}
         return (f"shape: KS D={min(ff.get('normal_ks_d', 1), ff.get('uniform_ks_d', 1)):.4f} against a "
@@ -258,8 +259,9 @@ def judge_checkpoint(tensors: list[TensorVerdict], model: dict | None = None) ->
 
     Weighted by parameter count over the weight matrices ('matrix' group; all analysed tensors when
     there are none). ``trained`` when most decided parameters are trained and no matrix has
-    P <= thresholds.mixed; ``mixed`` when such matrices exist, or when a trained minority holds >= 10% of
-    the parameters in >= 2 matrices; ``untrained`` otherwise."""
+    P <= thresholds.mixed (nor is 'untrained' beside a bias still exactly constant); ``mixed`` when such
+    matrices exist, or when a trained minority holds >= 10% of the parameters in >= 2 matrices;
+    ``untrained`` otherwise."""
     model = model or load_model()
     th = model["thresholds"]
     judged = [t for t in tensors if t.verdict != "skipped" and t.score is not None]
@@ -275,7 +277,12 @@ def judge_checkpoint(tensors: list[TensorVerdict], model: dict | None = None) ->
     decided = trained_w + untrained_w
     frac_trained = trained_w / decided if decided > 0 else score
     if frac_trained >= 0.5:
-        bad = [t for t in mats if t.score <= th.get("mixed", 0.1)]
+        # a bias still exactly constant in a trained net never received an update: an 'untrained' matrix of
+        # the same module is then decisive even above the 'mixed' threshold (e.g. an unused pooler)
+        frozen = {_module(t.name) for t in judged if t.role == "bias" and t.verdict == "untrained"
+                  and any(e.feature == "constant" for e in t.evidence)}
+        bad = [t for t in mats if t.score <= th.get("mixed", 0.1)
+               or (t.verdict == "untrained" and _module(t.name) in frozen)]
         if not bad:
             return "trained", score, []
     elif trained_w >= 0.1 * w.sum() and int(is_tr.sum()) >= 2:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import os
 import sys
 import time
@@ -60,6 +61,9 @@ def main() -> None:
     t0 = time.time()
     prof = fit_profile(paths, labels=labels)
     for s in prof["provenance"]["sources"]:       # site-packages paths differ per machine: keep the file name
+        side = Path(s["source"]).with_suffix(".json")
+        if side.exists():                         # our own nets: how they were trained, and how well
+            s["training"] = json.loads(side.read_text())
         s["source"] = os.path.basename(s["source"])
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(a.out).with_suffix(".tmp")

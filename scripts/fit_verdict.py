@@ -185,11 +185,12 @@ def score_rows(df: pd.DataFrame, model: dict) -> pd.DataFrame:
 
 
 def checkpoint_verdicts(scored: pd.DataFrame, model: dict) -> pd.DataFrame:
-    from paramstat.verdict import TensorVerdict, judge_checkpoint
+    from paramstat.verdict import Evidence, TensorVerdict, judge_checkpoint
 
     rows = []
     for i, d in scored.groupby("id", sort=False):
         tvs = [TensorVerdict(r.name, r.name, r.role, (), r.dtype, 0, int(r.numel), r.verdict, float(r.score),
+                             evidence=[Evidence("constant", 0.0, -4.0, "")] if r.constant and r.numel >= 4 else [],
                              group=r.group) for r in d.itertuples()]
         v, s, names = judge_checkpoint(tvs, model)
         truth = TRUTH_BY_KIND.get(d["kind"].iloc[0])
@@ -324,7 +325,8 @@ def write_doc(oof: pd.DataFrame, ck: pd.DataFrame, model: dict, checks: dict, n_
           "the low-bit bias reflects the number's history (format conversions) more than training.", "",
           "Per checkpoint (`judge_checkpoint`, over weight matrices, by parameter count): `trained` when most decided "
           "parameters are trained and no matrix has P <= "
-          f"{THRESHOLDS['mixed']}; `mixed` when such confidently untrained matrices exist (they and the small tensors "
+          f"{THRESHOLDS['mixed']}; `mixed` when such confidently untrained matrices exist, or `untrained` matrices "
+          "whose module's bias is still exactly constant (no update ever reached it; they and the small tensors "
           "of the same modules are listed), or when a minority of >= 10% of the parameters in >= 2 matrices is "
           "trained; `untrained` otherwise. Norm layers at exactly 1/0 inside a trained net are reported per tensor "
           "but do not make a checkpoint `mixed` on their own (a frozen affine norm legitimately stays at init).", "",
@@ -386,7 +388,13 @@ def write_doc(oof: pd.DataFrame, ck: pd.DataFrame, model: dict, checks: dict, n_
               f"{mm['counts']}; weight matrices {mm['matrix_counts']}; {mm['seconds']:.1f} s."]
         if mm["matrix_not_trained"]:
             L.append("  Matrices not called trained: " + ", ".join(f"`{n}` {v} ({s})" for n, v, s in
-                                                                   mm["matrix_not_trained"][:12]))
+                                                                   mm["matrix_not_trained"][:12]) + ".")
+        if any(n == "pooler.dense.weight" for n, _v, _s in mm["matrix_not_trained"]):
+            L.append("  The file's `pooler.dense.bias` is exactly 0: the BERT pooler, unused by the model's mean "
+                     "pooling, never trained, so `untrained` for `pooler.dense.weight` is right (a normal of its own "
+                     "scale to KS D ~ 1/sqrt(n), no spectral spikes)" + (
+                         "; with its constant bias it makes the checkpoint `mixed`." if mm["verdict"] == "mixed" else
+                         "."))
     sw = checks.get("sweep")
     if sw:
         ok = sum(r["verdict"] == "untrained" for r in sw)

@@ -6,7 +6,7 @@ too, Glorot's were 0) vs the normalized init U(+-sqrt(6/(n_in+n_out))) ('xavier_
 SGD momentum 0.9, lr LR, batch 64, N_TRAIN generated training images (Glorot: an unbounded stream),
 2,000 test images, EPOCHS epochs, seeds SEEDS. Also probes each net at init (saturation per layer).
 
-Usage: python scripts/repro_glorot.py [--batch16] [--report]
+Usage: python scripts/repro_glorot.py [--batch16 | --long] [--report]
 """
 from __future__ import annotations
 
@@ -105,6 +105,8 @@ if __name__ == "__main__":
 
     if "--batch16" in sys.argv:
         BATCH, TAG = 16, "-batch16"
+    if "--long" in sys.argv:  # budget C: batch 16, 40 epochs
+        BATCH, TAG, EPOCHS = 16, "-long", 40
     if "--report" in sys.argv:  # redraw from zoo/lab/glorot<TAG>.json
         d = load_json("glorot" + TAG)
         report(d["config"], d)

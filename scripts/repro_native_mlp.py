@@ -20,10 +20,10 @@ import numpy as np
 from repro_common import RESULTS, fmt, machine_line, save_json, savefig, update_section
 
 HIDDEN = [128, 128, 128]
-N_SRC, SRC_EPOCHS = 4, 8
-SEEDS = [0, 1, 2, 3, 4]
-EPOCHS, EVAL, LR = 3, 10, 0.01
-TARGETS = (0.2, 0.5, 0.8)
+N_SRC, SRC_EPOCHS = 4, 20
+SEEDS = list(range(10))
+EPOCHS, EVAL, LR = 3, 5, 0.01
+TARGETS = (0.2, 0.5, 0.8, 0.85)
 INITS = ["native:shapeset", "native:mnist5k", "he_normal", "xavier_uniform", "lsuv", "default"]
 
 
@@ -46,6 +46,7 @@ def main():
     from paramstat.lab.archs import build_model
     from paramstat.lab.datasets import load_dataset
     from paramstat.lab.inits import init_model
+    from paramstat.lab.probe import probe
     from paramstat.lab.shapeset import generate
     from paramstat.lab.train import train_run
 
@@ -62,7 +63,7 @@ def main():
                                             "mnist5k": (Xtr, ytr, Xte, yte, 10, 200)}.items():
         paths, accs = [], []
         for k in range(N_SRC):
-            p = src_dir / f"mlp_{data}_s{seed0 + k}.pt"
+            p = src_dir / f"mlp_{data}_e{SRC_EPOCHS}_s{seed0 + k}.pt"
             meta = p.with_suffix(".json")
             if not p.exists():
                 m = build_model(arch(ncls), (784,), ncls, "relu", seed=seed0 + k)
@@ -82,9 +83,11 @@ def main():
             m = build_model(arch(10), (784,), 10, "relu", seed=seed)
             scheme, _, src = init.partition(":")
             init_model(m, scheme, seed=seed, data=torch.as_tensor(Xtr[:256]), profile=profiles.get(src))
+            pr = probe(m, torch.as_tensor(Xtr[:256]), torch.as_tensor(ytr[:256]))
             r = train_run(m, Xtr, ytr, Xte, yte, epochs=EPOCHS, lr=LR, optim="sgd", eval_every=EVAL, seed=seed,
                           init=init)
             runs.append({"init": init, "seed": seed, "final_acc": r.final_acc, "curve": r.curve,
+                         "md_over_m0": pr.layers[-2].M / pr.M0, "grad_var_first": pr.layers[0].wgrad_var,
                          **{f"steps_to_{int(100 * t)}": steps_to(r.curve, t) for t in TARGETS}})
         print("seed", seed, f"{time.time() - t0:.0f}s", flush=True)
     cfg = {"arch": arch(10), "src_epochs": SRC_EPOCHS, "n_src": N_SRC, "src_acc": src_acc, "epochs": EPOCHS,
@@ -119,7 +122,7 @@ def report(cfg, runs):
              f"{cfg['seeds']}. Wall time {cfg['seconds'] / 60:.1f} min on {cfg['machine']}. "
              "Script: `python scripts/repro_native_mlp.py`.", "", "![native MLP](img/native_mlp.png)", "",
              "| init | " + " | ".join(f"median steps to {int(100 * t)}% (reached)" for t in TARGETS)
-             + " | final accuracy |", "|---|" + "---|" * (len(TARGETS) + 1)]
+             + " | final accuracy | M_d/M_0 at init (median) |", "|---|" + "---|" * (len(TARGETS) + 2)]
     for init in INITS:
         rs = [r for r in runs if r["init"] == init]
         cells = []
@@ -127,9 +130,39 @@ def report(cfg, runs):
             v = [r[f"steps_to_{int(100 * t)}"] for r in rs if r[f"steps_to_{int(100 * t)}"] is not None]
             cells.append(f"{fmt(float(np.median(v)) if v else None, '.0f')} ({len(v)}/{len(rs)})")
         fa = [r["final_acc"] for r in rs]
-        lines.append(f"| {init} | " + " | ".join(cells) + f" | {np.mean(fa):.3f} ± {np.std(fa):.3f} |")
+        md = float(np.median([r["md_over_m0"] for r in rs]))
+        lines.append(f"| {init} | " + " | ".join(cells) + f" | {np.mean(fa):.3f} ± {np.std(fa):.3f} | {md:.3g} |")
+    from scipy.stats import wilcoxon
+
+    def per_seed(init, key):
+        rs = sorted((r for r in runs if r["init"] == init), key=lambda r: r["seed"])
+        return np.array([np.nan if r[key] is None else r[key] for r in rs], dtype=float)
+
+    lines += ["", "Paired by seed (same data order) against He normal, steps to 80%: mean difference, "
+              "wins / losses, Wilcoxon signed-rank p (scipy):", "",
+              "| init | mean Δ steps | wins / losses | p |", "|---|---|---|---|"]
+    he = per_seed("he_normal", "steps_to_80")
+    for init in INITS:
+        if init == "he_normal":
+            continue
+        x = per_seed(init, "steps_to_80")
+        ok = np.isfinite(x) & np.isfinite(he)
+        if ok.sum() < 3:
+            lines.append(f"| {init} | — | — | — |")
+            continue
+        d = x[ok] - he[ok]
+        p = wilcoxon(x[ok], he[ok]).pvalue if np.any(d != 0) else 1.0
+        lines.append(f"| {init} | {d.mean():+.1f} | {(d < 0).sum()} / {(d > 0).sum()} | {p:.3g} |")
     update_section("native-mlp", "\n".join(lines))
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    from repro_common import load_json
+
+    if "--report" in sys.argv:
+        d = load_json("native_mlp")
+        report(d["config"], d["runs"])
+    else:
+        main()

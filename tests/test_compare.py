@@ -152,8 +152,8 @@ def test_state_dict_and_safetensors_files_agree(tmp_path):
     del sb["5.bias"]
     save_file(sa, tmp_path / "a.safetensors")
     save_file(sb, tmp_path / "b.safetensors")
-    r_files = compare(str(tmp_path / "a.safetensors"), str(tmp_path / "b.safetensors"), progress=False)
-    r_dicts = compare(sa, sb, progress=False)
+    r_files = cmp(str(tmp_path / "a.safetensors"), str(tmp_path / "b.safetensors"))
+    r_dicts = cmp(sa, sb)
     assert r_files.only_in_a == r_dicts.only_in_a == ["5.bias"]
     assert r_files.only_in_b == r_dicts.only_in_b == ["extra.weight"]
     by = {t.name: t for t in r_dicts.tensors}
@@ -187,3 +187,12 @@ def test_deep_stats_fits_and_spikes(digits):
         assert t.spikes_change == t.spectral_b["n_spikes"] - t.spectral_a["n_spikes"]
         if a.size <= res.options.fit_subsample:
             assert t.fit_b["family"] == fit_families(b.reshape(-1), seed=0, subsample=a.size).best
+
+
+def test_public_api_callable_twice():
+    """`paramstat.compare` stays callable after the subpackage is imported (it is both)."""
+    import paramstat
+
+    sd = {"w": torch.arange(12.0).reshape(3, 4)}
+    assert paramstat.compare(sd, sd, progress=False).relation == IDENTICAL
+    assert paramstat.compare(sd, {"w": sd["w"] * 2}, progress=False, deep="none").relation == "retrained"

@@ -52,3 +52,19 @@ def test_missing_file_is_one_line_error(pair, tmp_path, capsys):
     assert main(["compare", pa, str(tmp_path / "nope.safetensors"), "--no-progress"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("paramstat compare: error:") and "\n" not in err
+
+
+def test_fresh_timm_seeds(capsys):
+    """Two fresh inits of one timm architecture: same seed identical, other seed independent."""
+    assert main(["compare", "test_resnet", "test_resnet", "--fresh", "--json", "-", "--no-progress",
+                 "--deep", "none"]) == 0
+    same = json.loads(capsys.readouterr().out)
+    assert same["relation"] == "identical" and same["params_compared"] > 400_000
+    assert main(["compare", "test_resnet", "test_resnet", "--fresh", "--seed-b", "1", "--json", "-",
+                 "--no-progress", "--deep", "none"]) == 0
+    other = json.loads(capsys.readouterr().out)
+    assert other["relation"] == "independent"
+    convs = [t for t in other["tensors"] if t["role"] == "conv" and t["numel"] >= 1000]
+    assert convs and all(t["relation"] == "independent" for t in convs)
+    # constant inits (BN weight 1 / bias 0, running stats) are the same in both seeds
+    assert all(t["relation"] == "identical" for t in other["tensors"] if t["role"] in ("norm_bias", "running_stat"))

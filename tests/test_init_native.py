@@ -145,3 +145,18 @@ def test_default_profile_generates_the_four_models(spec, tmp_path):
     with torch.no_grad():
         y = fresh(example_input(fresh, spec, batch=2))
     assert torch.isfinite(y).all() and 0.01 < y.std().item() < 100
+
+
+def test_native_qk_alignment_in_mha():
+    p = _profile()
+    p["roles"]["attn_q"] = dict(p["roles"]["linear"])
+    p["roles"]["attn_k"] = dict(p["roles"]["linear"], qk_alignment={"law": _law(0.3) | {"target": "linear"}})
+    m = nn.MultiheadAttention(96, 4)
+    rep = native_(m, p, seed=1)
+    w = m.in_proj_weight.detach().double().numpy()
+    q, k, v = w[:96].ravel(), w[96:192].ravel(), w[192:].ravel()
+    cos = lambda a, b: float((a - a.mean()) @ (b - b.mean()) / np.linalg.norm(a - a.mean()) / np.linalg.norm(b - b.mean()))  # noqa: E731
+    assert cos(q, k) == pytest.approx(0.3, abs=4 / 96)
+    assert abs(cos(q, v)) < 4 / 96                      # v has no alignment law (falls back to 'linear')
+    assert {r.name: r for r in rep.rows}["in_proj_weight[k]"].qk_rho == pytest.approx(0.3)
+    assert all(r.ok for r in check_native(m, rep))

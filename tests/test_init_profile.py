@@ -150,8 +150,9 @@ def test_other_formats_go_through_sources(tmp_path):
 
 
 def test_conv_law_with_kernel_sizes_and_spatial_cov():
-    """Convs of kernel 3 and 5 whose std is exactly 1.3/sqrt(fan_in) (fan_in = in * k^2): the law finds
-    b = -0.5 and no extra kernel effect; normal values are chosen as gennorm with beta near 2."""
+    """Convs of kernel 3 and 5 whose std is exactly 1.3/sqrt(fan_in) (fan_in = in * k^2), normal values:
+    the law predicts the std at new (in, k) within 10 %, the shape is normal (gennorm beta ~ 2 or t df
+    large), and the spatial covariance of i.i.d. entries is the identity."""
     rng = np.random.default_rng(11)
     sd = {}
     for i in range(14):
@@ -161,13 +162,37 @@ def test_conv_law_with_kernel_sizes_and_spatial_cov():
     p = fit_profile(sd, labels=["conv-syn"])
     e = p["roles"]["conv"]
     law = e["scale_law"]
-    pred = law["intercept"] + sum(c * {"log_fan_in": math.log(32 * 9), "rel_depth": 0.5,
-                                       "log_fan_out": math.log(32 * 9), "log_kernel": math.log(3)}[f]
-                                  for f, c in law["coef"].items())
-    assert math.exp(pred) == pytest.approx(1.3 / math.sqrt(32 * 9), rel=0.1)
-    assert law["coef"]["log_fan_in"] + law["coef"].get("log_kernel", 0) / 2 * 0 == pytest.approx(-0.5, abs=0.1)
-    assert e["family"] == "gennorm"
-    assert math.exp(e["shape_law"]["intercept"]) == pytest.approx(2.0, rel=0.35)   # pooled-ish: beta ~ 2
+    for cin, k in ((10, 3), (30, 3), (12, 5), (36, 5)):
+        fi = cin * k * k
+        v, _ = predict(law, {"log_fan_in": math.log(fi), "rel_depth": 0.5, "log_fan_out": math.log(20 * k * k),
+                             "log_kernel": math.log(k)}, fan_in_law=-0.5)
+        assert math.exp(v) == pytest.approx(1.3 / math.sqrt(fi), rel=0.1)
+    shape = math.exp(e["shape_law"]["intercept"] + sum(c * 0.5 * sum(law["range"][f])
+                                                       for f, c in e["shape_law"]["coef"].items()))
+    assert (e["family"] == "gennorm" and shape == pytest.approx(2.0, rel=0.1)) or (e["family"] == "t" and shape > 30)
     assert set(e["spatial_cov"]) == {"3", "5"}
     c3 = np.asarray(e["spatial_cov"]["3"]["cov"])
     assert np.abs(c3 - np.eye(9)).max() < 0.06                  # i.i.d. entries: identity covariance
+
+
+def test_qk_alignment_recovered():
+    """Mimetic structure: k = rho q + sqrt(1 - rho^2) noise per block; the fitted law gives rho back, for
+    BERT-style names stored key-before-query (alphabetical) and for fused qkv."""
+    from paramstat.init.layers import state_dict_entries
+    from paramstat.init.profile import qk_alignment
+
+    rng = np.random.default_rng(4)
+    rho, e = 0.25, 64
+    sd = {}
+    for i in range(6):
+        q = rng.standard_normal((e, e))
+        k = rho * q + math.sqrt(1 - rho ** 2) * rng.standard_normal((e, e))
+        sd[f"encoder.layer.{i}.attention.self.key.weight"] = k * 0.05
+        sd[f"encoder.layer.{i}.attention.self.query.weight"] = q * 0.05
+        sd[f"blocks.{i}.attn.qkv.weight"] = np.concatenate([q, k, rng.standard_normal((e, e))]) * 0.02
+    qk = qk_alignment([("syn", x) for x in state_dict_entries(sd)])
+    assert len(qk["rho"]) == 12
+    assert np.mean(qk["rho"]) == pytest.approx(rho, abs=3 / e)       # SE of a cosine ~ 1/sqrt(e*e)
+    v, _ = predict(qk["law"], {"log_fan_in": math.log(e), "rel_depth": 0.5, "log_fan_out": math.log(e),
+                               "log_kernel": 0.0})
+    assert v == pytest.approx(rho, abs=3 / e)

@@ -288,3 +288,15 @@ def test_binary_mask_undetermined():
     mask = np.tril(np.ones((64, 64), np.float32))  # a causal-attention buffer
     t = judge_tensor(rec(mask, role="other", name="attn.bias"), mask)
     assert t.verdict == "undetermined" and t.evidence[0].feature == "two_values"
+
+
+def test_constant_bias_corroborates_untrained_matrix():
+    """In a trained net, an 'untrained' matrix above the mixed threshold is decisive when its own bias is still
+    exactly constant (no update ever reached the module), as for all-MiniLM-L6-v2's unused pooler."""
+    tr = [_tv(f"l{i}.weight", "matrix", 1000, "trained", 0.99) for i in range(5)]
+    pool = _tv("pooler.weight", "matrix", 400, "untrained", 0.19)
+    bias = _tv("pooler.bias", "vector", 40, "untrained", 0.02, "bias")
+    assert judge_checkpoint(tr + [pool, bias])[0] == "trained"  # no constant evidence: P 0.19 is not decisive
+    bias.evidence = [Evidence("constant", 0.0, -4.0, "all 40 values exactly 0")]
+    v, _, names = judge_checkpoint(tr + [pool, bias])
+    assert v == "mixed" and names == ["pooler.weight", "pooler.bias"]

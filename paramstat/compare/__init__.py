@@ -12,3 +12,14 @@ from .relation import CAST, FINE_TUNED, IDENTICAL, INDEPENDENT, RELATIONS, RETRA
 
 __all__ = ["compare", "CompareResult", "CompareOptions", "TensorDiff", "RELATIONS", "IDENTICAL", "CAST",
            "FINE_TUNED", "RETRAINED", "INDEPENDENT"]
+
+
+# `paramstat.compare` is both this package (after `import paramstat.compare...`, Python binds the
+# subpackage to the package attribute) and the API function: make the module callable so that
+# `paramstat.compare(a, b)` keeps working after the first call (same fix as paramstat.scan).
+class _CallableModule(__import__("types").ModuleType):
+    def __call__(self, *args, **kwargs) -> CompareResult:
+        return compare(*args, **kwargs)
+
+
+__import__("sys").modules[__name__].__class__ = _CallableModule

@@ -230,7 +230,8 @@ def bytes_equal(xa: np.ndarray, xb: np.ndarray, chunk: int = 1 << 22) -> bool:
 
 
 def _identical_diff(ra, xa, sa, rob, n, exact_sample, opts) -> TensorDiff:
-    """Bit-identical pair: no pass over the data; level statistics of A from its subsample."""
+    """Bit-identical pair: no pass over the data. The deltas are exactly 0; A's own level statistics
+    (mean, std, skew, kurt, norm) come from its subsample (exact when n <= subsample)."""
     fin = sa[np.isfinite(sa)]
     mean = float(fin.mean()) if fin.size else math.nan
     std = float(fin.std()) if fin.size else math.nan

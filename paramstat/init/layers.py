@@ -293,3 +293,15 @@ def _depths(weights: list, every: list) -> None:
             e.rel_depth = last
         else:
             e.rel_depth = last
+
+
+_QK_TOKEN = re.compile(r"(query|key|q_proj|k_proj|\[q\]|\[k\]|(?<=\.)[qk](?=\.))")
+
+
+def qk_block(name: str, role: str) -> str | None:
+    """The attention block a q or k weight belongs to: its name with the q/k token masked (pairs
+    'x.query.weight'/'x.key.weight', 'qkv.weight[q]'/'[k]', 'in_proj_weight[q]'/'[k]'); None otherwise."""
+    if role not in ("attn_q", "attn_k"):
+        return None
+    masked, n = _QK_TOKEN.subn("#", name)
+    return masked if n else None

@@ -9,6 +9,9 @@ then loc + scale * draw. For k x k conv kernels with a spatial covariance in the
 each filter are arranged by a Gaussian copula: ranks per spatial position follow z ~ N(0, R)
 (R the profile's correlation), and each position is scaled by sqrt(its covariance diagonal), so the
 marginal family stays exact while the filters get the trained k x k covariance (Trockman et al. 2023).
+Attention keys: if the profile has a q/k alignment law (trained W_q and W_k are correlated, the
+"mimetic" structure of Trockman & Kolter 2023), the standardised k draws become
+rho * q_draws + sqrt(1 - rho^2) * k_draws (unit variance kept; the marginal moves slightly toward normal).
 
 Parameters whose role the profile lacks ('other', layer-scale gammas, ...) keep the module's own
 init and are listed in `NativeReport.unmatched`. Deterministic: each tensor's generator is seeded
@@ -48,6 +51,7 @@ class NativeRow:
     rel_depth: float = 0.0
     spatial_k: int | None = None
     pos_scale: list | None = None
+    qk_rho: float | None = None     # attn_k: cosine with its block's q draws (mimetic structure)
 
 
 @dataclass
@@ -113,11 +117,12 @@ def native_(module, profile, seed: int = 0, roles: tuple[str, ...] | None = None
     ``roles`` restricts sampling to those roles (others keep the module's init)."""
     import torch
 
-    from .layers import all_slots
+    from .layers import all_slots, qk_block
 
     prof = load_profile(profile)
     rep = NativeReport(seed=seed, profile_sources=[s.get("label", s.get("source"))
                                                    for s in prof["provenance"]["sources"]])
+    q_draws: dict[str, np.ndarray] = {}
     for s in all_slots(module):
         if roles is not None and s.role not in roles:
             continue
@@ -137,6 +142,15 @@ def native_(module, profile, seed: int = 0, roles: tuple[str, ...] | None = None
             k2 = s.kernel * s.kernel
             draws, d = copula_filters(draws.reshape(-1, k2), np.asarray(sc["cov"]), rng)
             row.spatial_k, row.pos_scale = s.kernel, [float(x) for x in d]
+        blk = qk_block(s.name, s.role)
+        if blk is not None and s.role == "attn_q":
+            q_draws[blk] = draws
+        elif blk is not None and blk in q_draws and q_draws[blk].size == draws.size and "qk_alignment" in entry:
+            feats = {"log_fan_in": math.log(max(1, s.fan_in)), "rel_depth": s.rel_depth,
+                     "log_fan_out": math.log(max(1, s.fan_out)), "log_kernel": 0.0}
+            rho = float(np.clip(predict(entry["qk_alignment"]["law"], feats)[0], -0.95, 0.95))
+            draws = rho * q_draws[blk].reshape(draws.shape) + math.sqrt(1.0 - rho * rho) * draws
+            row.qk_rho = rho
         vals = loc + scale * draws.reshape(shape)
         s.write(torch.from_numpy(np.ascontiguousarray(vals)))
         rep.rows.append(row)

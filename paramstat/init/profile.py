@@ -383,7 +383,41 @@ def fit_profile(sources, progress=None, labels: list[str] | None = None) -> dict
     if not pairs:
         raise ParamstatError("no float tensors to fit in the sources")
     fits, kernels = fit_entries(pairs, progress=progress)
-    return build_profile(fits, kernels, provs, by_name)
+    prof = build_profile(fits, kernels, provs, by_name)
+    qk = qk_alignment(pairs)
+    if qk is not None and "attn_k" in prof["roles"]:
+        prof["roles"]["attn_k"]["qk_alignment"] = qk
+    return prof
+
+
+def qk_alignment(pairs: list[tuple[str, object]]) -> dict | None:
+    """Mimetic structure of trained attention (Trockman & Kolter 2023: W_q^T W_k ~ alpha I): per block,
+    rho = <W_q - mean, W_k - mean>_F / (||.|| ||.||), the cosine between the centred q and k weights
+    (0 +- 1/sqrt(n) for independent inits). A linear law of rho on the k tensor's features."""
+    from .layers import qk_block
+
+    q = {(src, qk_block(e.name, e.role)): e for src, e in pairs if e.role == "attn_q"}
+    rows, rhos, names = [], [], []
+    for src, e in pairs:
+        b = qk_block(e.name, e.role)
+        if b is None or e.role != "attn_k":
+            continue
+        key = (src, b)
+        if key in q and np.shape(q[key].values) == np.shape(e.values):
+            a = np.asarray(q[key].values, dtype=np.float64).ravel()
+            c = np.asarray(e.values, dtype=np.float64).ravel()
+            a, c = a - a.mean(), c - c.mean()
+            den = float(np.linalg.norm(a) * np.linalg.norm(c))
+            if den > 0:
+                rhos.append(float(a @ c) / den)
+                rows.append({"log_fan_in": math.log(e.fan_in), "rel_depth": e.rel_depth,
+                             "log_fan_out": math.log(e.fan_out), "log_kernel": 0.0})
+                names.append(f"{src}: {e.name}")
+    if not rhos:
+        return None
+    return {"law": lstsq_law(rows, np.array(rhos), False), "rho": [_r(x) for x in rhos], "blocks": names,
+            "definition": "cosine between centred W_q and W_k of one attention block; k is sampled as "
+                          "rho*q_std + sqrt(1-rho^2)*k_std"}
 
 
 def load_profile(profile) -> dict:

@@ -213,7 +213,11 @@ def orthogonal_distance(w: np.ndarray, seed: int = 0, max_rows: int = 64) -> tup
 def init_signatures(x, role: str | None = None, fan_in: int | None = None, fan_out: int | None = None,
                     shape=None, groups: int | None = None, seed: int = 0,
                     sample_max: int = 200_000) -> SignatureReport:
-    """Distance of ``x`` to every applicable initializer (module doc); best = smallest distance."""
+    """Distance of ``x`` to every applicable initializer (module doc); best = smallest distance.
+
+    ``x`` may be the tensor or any 1-D (e.g. sorted, sub-sampled) set of its values: ``shape`` then
+    gives the fans, and the orthogonal test (which needs the matrix) is skipped. ``role`` is recorded
+    for the caller; the candidates follow the shape and fans, not the role."""
     x = np.asarray(x)
     shape = tuple(x.shape) if shape is None else tuple(shape)
     flat = x.reshape(-1)
