@@ -598,11 +598,6 @@ def _short_source(source: str) -> str:
     return os.path.basename(source.rstrip("/")) or source
 
 
-# `paramstat.scan` is both this module (after `import paramstat.scan`, Python binds the submodule to the
-# package attribute) and the API function: make the module callable so `paramstat.scan(src)` always works.
-class _CallableModule(__import__("types").ModuleType):
-    def __call__(self, *args, **kwargs) -> ScanResult:
-        return scan(*args, **kwargs)
+from ._callable import make_module_callable  # noqa: E402
 
-
-__import__("sys").modules[__name__].__class__ = _CallableModule
+make_module_callable(__name__, "scan")

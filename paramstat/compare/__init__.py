@@ -14,12 +14,6 @@ __all__ = ["compare", "CompareResult", "CompareOptions", "TensorDiff", "RELATION
            "FINE_TUNED", "RETRAINED", "INDEPENDENT"]
 
 
-# `paramstat.compare` is both this package (after `import paramstat.compare...`, Python binds the
-# subpackage to the package attribute) and the API function: make the module callable so that
-# `paramstat.compare(a, b)` keeps working after the first call (same fix as paramstat.scan).
-class _CallableModule(__import__("types").ModuleType):
-    def __call__(self, *args, **kwargs) -> CompareResult:
-        return compare(*args, **kwargs)
+from .._callable import make_module_callable  # noqa: E402
 
-
-__import__("sys").modules[__name__].__class__ = _CallableModule
+make_module_callable(__name__, "compare")
