@@ -196,3 +196,19 @@ def test_public_api_callable_twice():
     sd = {"w": torch.arange(12.0).reshape(3, 4)}
     assert paramstat.compare(sd, sd, progress=False).relation == IDENTICAL
     assert paramstat.compare(sd, {"w": sd["w"] * 2}, progress=False, deep="none").relation == "retrained"
+
+
+def test_relation_says_when_it_covers_matched_tensors_only():
+    import torch
+
+    from paramstat.compare import compare
+
+    torch.manual_seed(0)
+    a = torch.nn.Sequential(torch.nn.Linear(16, 16), torch.nn.Linear(16, 10))
+    b = torch.nn.Sequential(torch.nn.Linear(16, 16), torch.nn.Linear(16, 3))  # new head, other shape
+    b[0].load_state_dict(a[0].state_dict())
+    res = compare(a, b, progress=False)
+    assert res.relation == "identical" and not res.complete
+    d = res.to_dict()
+    assert d["relation_covers_all"] is False and len(d["shape_mismatch"]) == 2
+    assert compare(a, a, progress=False).to_dict()["relation_covers_all"] is True

@@ -136,6 +136,11 @@ class CompareResult:
     options: CompareOptions
     warnings: list[str] = field(default_factory=list)
 
+    @property
+    def complete(self) -> bool:
+        """True when every tensor matched by name and shape: the relation covers both checkpoints whole."""
+        return not (self.only_in_a or self.only_in_b or self.shape_mismatch)
+
     def counts(self) -> dict[str, int]:
         c: dict[str, int] = {}
         for t in self.tensors:
@@ -150,7 +155,7 @@ class CompareResult:
     def to_dict(self, hist: bool = False) -> dict:
         return {
             "source_a": self.source_a, "source_b": self.source_b, "relation": self.relation,
-            "counts": self.counts(), "params_a": self.params_a, "params_b": self.params_b,
+            "relation_covers_all": self.complete, "counts": self.counts(), "params_a": self.params_a, "params_b": self.params_b,
             "params_compared": self.params_compared, "elapsed_s": self.elapsed_s,
             "only_in_a": self.only_in_a, "only_in_b": self.only_in_b, "shape_mismatch": self.shape_mismatch,
             "unchanged_while_others_moved": self.unchanged_while_others_moved, "non_float": self.non_float,

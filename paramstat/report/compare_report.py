@@ -41,7 +41,11 @@ def summary_table(res) -> Table:
     t.add_column()
     t.add_row("A", res.source_a)
     t.add_row("B", res.source_b)
-    t.add_row("relation", _rel(res.relation) if res.relation else "[red]nothing to compare[/]")
+    rel = _rel(res.relation) if res.relation else "[red]nothing to compare[/]"
+    if res.relation and not res.complete:
+        rel += (f" [yellow](matched tensors only: {len(res.shape_mismatch)} shape mismatch(es), "
+                f"{len(res.only_in_a)} only in A, {len(res.only_in_b)} only in B)[/]")
+    t.add_row("relation", rel)
     counts = ", ".join(f"{k}: {v}" for k, v in sorted(res.counts().items(), key=lambda kv: -kv[1]))
     t.add_row("tensors", f"{len(res.tensors)} float tensors compared ({_params(res.params_compared)} values)"
               + (f"; {counts}" if counts else ""))
