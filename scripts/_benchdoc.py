@@ -19,12 +19,17 @@ def machine_line() -> str:
             f"{datetime.date.today().isoformat()}")
 
 
-def update_section(name: str, markdown: str) -> None:
-    """Replace (or append) the block between <!-- bench:NAME --> and <!-- /bench:NAME -->."""
-    text = DOC.read_text() if DOC.exists() else HEADER
-    block = f"<!-- bench:{name} -->\n{markdown.rstrip()}\n<!-- /bench:{name} -->"
-    pat = re.compile(rf"<!-- bench:{re.escape(name)} -->.*?<!-- /bench:{re.escape(name)} -->", re.S)
+def replace_section(doc: Path, tag: str, name: str, markdown: str, header: str) -> None:
+    """Replace (or append) the block between <!-- TAG:NAME --> and <!-- /TAG:NAME --> of ``doc``, atomically."""
+    text = doc.read_text() if doc.exists() else header
+    block = f"<!-- {tag}:{name} -->\n{markdown.rstrip()}\n<!-- /{tag}:{name} -->"
+    pat = re.compile(rf"<!-- {tag}:{re.escape(name)} -->.*?<!-- /{tag}:{re.escape(name)} -->", re.S)
     text = pat.sub(lambda _: block, text) if pat.search(text) else text.rstrip() + "\n\n" + block + "\n"
-    tmp = DOC.with_suffix(".md.tmp")
+    tmp = doc.with_suffix(".md.tmp")
     tmp.write_text(text)
-    os.replace(tmp, DOC)
+    os.replace(tmp, doc)
+
+
+def update_section(name: str, markdown: str) -> None:
+    """Replace (or append) the block between <!-- bench:NAME --> and <!-- /bench:NAME --> of docs/BENCHMARKS.md."""
+    replace_section(DOC, "bench", name, markdown, HEADER)

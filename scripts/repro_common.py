@@ -4,9 +4,10 @@ from __future__ import annotations
 import json
 import os
 import platform
-import re
 import sys
 from pathlib import Path
+
+from _benchdoc import replace_section
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "LAB.md"
@@ -24,13 +25,15 @@ def machine_line() -> str:
 
 def update_section(name: str, markdown: str) -> None:
     """Replace (or append) the block between <!-- lab:NAME --> and <!-- /lab:NAME --> in docs/LAB.md."""
-    text = DOC.read_text() if DOC.exists() else "# The start-training lab\n"
-    block = f"<!-- lab:{name} -->\n{markdown.rstrip()}\n<!-- /lab:{name} -->"
-    pat = re.compile(rf"<!-- lab:{re.escape(name)} -->.*?<!-- /lab:{re.escape(name)} -->", re.S)
-    text = pat.sub(lambda _: block, text) if pat.search(text) else text.rstrip() + "\n\n" + block + "\n"
-    tmp = DOC.with_suffix(".md.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, DOC)
+    replace_section(DOC, "lab", name, markdown, "# The start-training lab\n")
+
+
+def steps_to(curve, target):
+    """First evaluated step whose test accuracy reaches ``target`` (None if never)."""
+    for s, a in curve:
+        if a >= target:
+            return s
+    return None
 
 
 def save_json(name: str, obj) -> Path:

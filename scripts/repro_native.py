@@ -17,7 +17,7 @@ import json
 import time
 
 import numpy as np
-from repro_common import RESULTS, fmt, load_json, machine_line, save_json, savefig, update_section
+from repro_common import RESULTS, fmt, load_json, machine_line, save_json, savefig, steps_to, update_section
 
 ARCH = "cnn"
 N_SRC, SRC_EPOCHS = 4, 4
@@ -26,13 +26,6 @@ INITS = ["native", "he_normal", "xavier_uniform", "lsuv", "default"]
 SEEDS = [0, 1, 2, 3, 4]
 EPOCHS, EVAL, LR = 3, 20, 0.01
 TARGETS = (0.2, 0.4)
-
-
-def steps_to(curve, target):
-    for s, a in curve:
-        if a >= target:
-            return s
-    return None
 
 
 def main():

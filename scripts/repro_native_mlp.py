@@ -17,7 +17,7 @@ import json
 import time
 
 import numpy as np
-from repro_common import RESULTS, fmt, machine_line, save_json, savefig, update_section
+from repro_common import RESULTS, fmt, machine_line, save_json, savefig, steps_to, update_section
 
 HIDDEN = [128, 128, 128]
 N_SRC, SRC_EPOCHS = 4, 20
@@ -25,13 +25,6 @@ SEEDS = list(range(10))
 EPOCHS, EVAL, LR = 3, 5, 0.01
 TARGETS = (0.2, 0.5, 0.8, 0.85)
 INITS = ["native:shapeset", "native:mnist5k", "he_normal", "xavier_uniform", "lsuv", "default"]
-
-
-def steps_to(curve, target):
-    for s, a in curve:
-        if a >= target:
-            return s
-    return None
 
 
 def arch(n_out):
