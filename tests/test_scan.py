@@ -1,6 +1,6 @@
 """paramstat.scan: orchestration, Table-3 aggregation, JSON layout, DataFrame, plots, --h5 stats.
 
-The aggregation tests use a stub judge (bit statistics from paramstat.stats.bits, a fixed verdict) on a
+The aggregation tests use a stub judge (the real TensorVerdict with bit statistics from paramstat.stats.bits, a fixed verdict) on a
 tiny synthetic checkpoint, and check the Table-3 numbers against statsmodels' runs test computed bit by
 bit here (independent oracle)."""
 from __future__ import annotations
@@ -8,42 +8,14 @@ from __future__ import annotations
 import json
 import math
 import struct
-from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
 
 import paramstat.scan as S
 from paramstat.record import Checkpoint, TensorRecord
-
-
-@dataclass
-class Ev:
-    feature: str
-    value: float
-    contribution: float
-    text: str
-
-
-@dataclass
-class TV:
-    name: str
-    stored_name: str
-    role: str
-    shape: tuple
-    dtype: str
-    depth: int
-    numel: int
-    verdict: str
-    score: float | None
-    evidence: list = field(default_factory=list)
-    stats: dict = field(default_factory=dict)
-
-    def to_dict(self):
-        return {"name": self.name, "stored_name": self.stored_name, "role": self.role, "shape": list(self.shape),
-                "dtype": self.dtype, "depth": self.depth, "numel": self.numel, "verdict": self.verdict,
-                "score": self.score, "evidence": [vars(e) for e in self.evidence], "stats": self.stats}
-
+from paramstat.verdict import Evidence as Ev
+from paramstat.verdict import TensorVerdict as TV
 
 UNTRAINED = {"fc.weight", "fc.bias"}
 
