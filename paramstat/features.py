@@ -11,8 +11,7 @@
   'spectral', 'nonfinite').
 
 Statistics come from ``paramstat.stats`` (bits, runs, moments, fits, signatures, spectral) on a fixed-seed
-subsample where the full tensor would be slow (at most ``SUBSAMPLE`` values for distribution statistics);
-small local fallbacks keep the features available while a stats module is missing.
+subsample where the full tensor would be slow (at most ``SUBSAMPLE`` values for distribution statistics).
 """
 from __future__ import annotations
 
@@ -21,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .dtypes import LAYOUTS, as_bits, as_float
+from .dtypes import as_float
 
 SUBSAMPLE = 32_768           # values for KS / quantile / moment statistics (fixed-seed subsample)
 SPECTRAL_MAX_DIM = 256       # spectra on at most this many rows (and 4x as many cols), a fixed random subset
@@ -75,13 +74,6 @@ def _unif_cdf(a: float, b: float):
     return lambda v: np.clip((v - a) / (b - a), 0.0, 1.0)
 
 
-def _tnorm_cdf(sd: float, lo: float, hi: float):
-    from scipy.special import ndtr
-
-    clo, chi = ndtr(lo / sd), ndtr(hi / sd)
-    return lambda v: np.clip((ndtr(np.clip(v, lo, hi) / sd) - clo) / (chi - clo), 0.0, 1.0)
-
-
 def _safe_log10(v: float, floor: float = 1e-12) -> float:
     return math.log10(max(float(v), floor))
 
@@ -89,127 +81,52 @@ def _safe_log10(v: float, floor: float = 1e-12) -> float:
 # ---------------------------------------------------------------------------------------------- stats
 
 def _moments(x: np.ndarray) -> dict:
-    try:
-        from .stats.moments import moments
+    from .stats.moments import moments
 
-        m = moments(x)
-        d = {k: float(getattr(m, k)) for k in ("mean", "std", "skew", "kurt", "median", "mad", "robust_std",
-                                                "robust_kurt", "tail_weight", "min", "max")
-             if hasattr(m, k)}
-        if "robust_kurt" in d and "kurt" in d:
-            return d
-    except Exception:  # noqa: BLE001 - stats module missing or mid-edit: local fallback below
-        pass
-    x64 = x.astype(np.float64, copy=False)
-    mean, std = float(x64.mean()), float(x64.std())
-    kurt = float(((x64 - mean) ** 4).mean() / std ** 4 - 3.0) if std > 0 else float("nan")
-    q = np.quantile(x64, [0.025, 0.25, 0.5, 0.75, 0.975])
-    iqr = q[3] - q[1]
-    # quantile tail weight relative to the normal's (q97.5-q2.5)/(q75-q25) = 2.906; 0 for a normal
-    rk = float((q[4] - q[0]) / iqr / 2.906 - 1.0) if iqr > 0 else float("nan")
-    return {"mean": mean, "std": std, "kurt": kurt, "median": float(q[2]), "robust_std": float(iqr / 1.349),
-            "robust_kurt": rk, "min": float(x64.min()), "max": float(x64.max())}
+    m = moments(x)
+    return {k: float(getattr(m, k)) for k in ("mean", "std", "skew", "kurt", "median", "mad", "robust_std",
+                                              "robust_kurt", "tail_weight", "min", "max")}
 
 
 def _value_runs(x: np.ndarray, cutoff: float | None = None) -> dict:
     """Runs about the median (estimated on the subsample when given: the test conditions on n1)."""
-    try:
-        from .stats.runs import value_runs
+    from .stats.runs import value_runs
 
-        r = value_runs(x, about="median" if cutoff is None else float(cutoff))
-        return {"n": int(r.n), "runs": int(r.runs), "z": float(r.z), "constant": bool(r.constant)}
-    except Exception:  # noqa: BLE001
-        pass
-    b = x >= (np.median(x) if cutoff is None else cutoff)
-    n, n1 = b.size, int(b.sum())
-    n0 = n - n1
-    if n1 in (0, n) or n < 3:
-        return {"n": n, "runs": 1, "z": float("nan"), "constant": True}
-    runs = 1 + int(np.count_nonzero(b[1:] != b[:-1]))
-    mu = 2.0 * n0 * n1 / n + 1.0
-    var = (mu - 1.0) * (mu - 2.0) / (n - 1.0)
-    return {"n": n, "runs": runs, "z": float((runs - mu) / math.sqrt(var)) if var > 0 else float("nan"),
-            "constant": False}
+    r = value_runs(x, about="median" if cutoff is None else float(cutoff))
+    return {"n": int(r.n), "runs": int(r.runs), "z": float(r.z), "constant": bool(r.constant)}
 
 
 def _axis_runs_z(x_nd: np.ndarray, cutoff: float) -> float:
     """Most negative median-runs Z along the conv axes (kernel / in / out), 0 when not applicable."""
     if x_nd.ndim < 3 or int(np.prod(x_nd.shape[2:])) < 2:
         return 0.0
-    try:
-        from .stats.runs import axis_runs
+    from .stats.runs import axis_runs
 
-        zs = [float(r.z) for r in axis_runs(x_nd, about=float(cutoff)).values() if not r.constant]
-    except Exception:  # noqa: BLE001
-        zs = []
-        for axis in (1, 0):  # in_channels, out_channels orders (kernel order is the memory order)
-            moved = np.moveaxis(x_nd, axis, -1).reshape(-1)
-            zs.append(_value_runs(moved, cutoff)["z"])
+    zs = [float(r.z) for r in axis_runs(x_nd, about=float(cutoff)).values() if not r.constant]
     zs = [z for z in zs if math.isfinite(z)]
     return float(min(zs)) if zs else 0.0
 
 
 def _bits(raw: np.ndarray, dtype: str) -> tuple[dict, np.ndarray, int]:
-    """(summary, P(bit=1) per position, number of constant low fraction bits)."""
-    u = as_bits(raw, dtype).reshape(-1)
-    lay = LAYOUTS[dtype]
-    nbits = lay.fraction[1] + 1
-    summary: dict = {}
-    try:
-        from .stats.bits import bit_tests
+    """(summary, P(bit=1) per position, number of constant low fraction bits: bf16/fp16 history)."""
+    from .stats.bits import bit_tests
 
-        bt = bit_tests(raw.reshape(-1), dtype)
-        summary = bt.summary()
-        ones = np.asarray(bt.ones, dtype=np.float64)
-        freq = ones / max(u.size, 1)
-    except Exception:  # noqa: BLE001
-        us = _subsample(u, 1_000_000)
-        freq = np.array([((us >> np.array(b, dtype=us.dtype)) & 1).mean() for b in range(min(nbits, 4))])
-    low_const = 0
-    # constant low fraction bits (bf16/fp16 history): count from bit 0 upwards
-    for b in range(nbits):
-        mask = u.dtype.type(1) << u.dtype.type(b)
-        col = (u & mask) != 0
-        if col.all() or not col.any():
-            low_const += 1
-        else:
-            break
-    return summary, freq, low_const
+    bt = bit_tests(raw.reshape(-1), dtype)
+    freq = np.asarray(bt.ones, dtype=np.float64) / max(int(bt.n), 1)
+    return bt.summary(), freq, int(bt.low_constant_bits)
 
 
 def _spectral(w2d: np.ndarray) -> dict | None:
     """MP spikes, top/edge and shuffle distance of the (rows x cols) matrix; None when too small."""
+    from .stats.spectral import spectral
+
     m, n = w2d.shape
     if min(m, n) < 8:
         return None
-    try:
-        from .stats.spectral import spectral
-
-        w = _crop(np.ascontiguousarray(w2d if m <= n else w2d.T))
-        s = spectral(w, seed=0)
-        return {"n_spikes": int(s.n_spikes), "rank": int(min(w.shape)), "top_over_edge": float(s.top_over_edge),
-                "shuffle_distance": float(s.shuffle_distance), "mp_edge": float(s.mp_edge), "q": float(s.q)}
-    except Exception:  # noqa: BLE001
-        pass
-    w = w2d if w2d.shape[0] <= w2d.shape[1] else w2d.T
-    w = _crop(np.ascontiguousarray(w)).astype(np.float32)
-    p, N = w.shape
-    sigma2 = float((w.astype(np.float64) ** 2).mean())
-    if sigma2 <= 0:
-        return None
-    ev = np.linalg.eigvalsh(w @ w.T / N)
-    q = p / N
-    edge = sigma2 * (1 + math.sqrt(q)) ** 2
-    # Tracy-Widom scale of the top eigenvalue of a white Wishart matrix (Johnstone 2001), divided by N
-    tw = sigma2 * (math.sqrt(N) + math.sqrt(p)) * (1 / math.sqrt(N) + 1 / math.sqrt(p)) ** (1 / 3) / N
-    spikes = int(np.count_nonzero(ev > edge + 4 * tw))
-    rng = np.random.default_rng(0)
-    sh = rng.permutation(w.reshape(-1)).reshape(w.shape)
-    ev2 = np.linalg.eigvalsh(sh @ sh.T / N)
-    a = np.sort(ev) / max(ev.mean(), 1e-30)
-    b = np.sort(ev2) / max(ev2.mean(), 1e-30)
-    return {"n_spikes": spikes, "rank": p, "top_over_edge": float(ev[-1] / edge),
-            "shuffle_distance": float(np.mean(np.abs(a - b))), "mp_edge": edge, "q": q}
+    w = _crop(np.ascontiguousarray(w2d if m <= n else w2d.T))
+    sp = spectral(w, seed=0)
+    return {"n_spikes": int(sp.n_spikes), "rank": int(min(w.shape)), "top_over_edge": float(sp.top_over_edge),
+            "shuffle_distance": float(sp.shuffle_distance), "mp_edge": float(sp.mp_edge), "q": float(sp.q)}
 
 
 def _crop(w2d: np.ndarray) -> np.ndarray:
@@ -225,55 +142,19 @@ def _crop(w2d: np.ndarray) -> np.ndarray:
 
 # ------------------------------------------------------------------------------------------ signatures
 
-def _candidates(role: str, fan_in: int | None, fan_out: int | None) -> list[tuple[str, str, float]]:
-    """(name, family, scale) of the init laws in the BRIEF: family 'u' = U(±scale), 'n' = N(0, scale^2),
-    't' = N(0, scale^2) truncated at ±2 (absolute, torch/timm trunc_normal_)."""
-    c: list[tuple[str, str, float]] = []
-    fi, fo = fan_in or 0, fan_out or 0
-    if fi > 0:
-        c += [("kaiming_uniform(a=sqrt5) / default", "u", 1 / math.sqrt(fi)),
-              ("kaiming_uniform(relu, fan_in)", "u", math.sqrt(6 / fi)),
-              ("kaiming_normal(relu, fan_in)", "n", math.sqrt(2 / fi)),
-              ("lecun_normal / trunc_normal(sqrt(1/fan_in))", "n", math.sqrt(1 / fi))]
-    if fo > 0:
-        c += [("kaiming_normal(relu, fan_out)", "n", math.sqrt(2 / fo)),
-              ("kaiming_uniform(relu, fan_out)", "u", math.sqrt(6 / fo))]
-    if fi > 0 and fo > 0:
-        c += [("xavier_uniform", "u", math.sqrt(6 / (fi + fo))), ("xavier_normal", "n", math.sqrt(2 / (fi + fo)))]
-    c += [("trunc_normal(std=.02)", "t", 0.02), ("normal(std=.01)", "n", 0.01), ("normal(std=1e-6)", "n", 1e-6),
-          ("normal(std=1)", "n", 1.0)]
-    return c
-
-
 def _signature(x_nd: np.ndarray, record, xs_sorted: np.ndarray) -> dict:
-    """Best-matching init law at its exact scale: {'best', 'ks_d', 'scale_ratio'}.
-    paramstat.stats.signatures when present (on a SUBSAMPLE-value subsample; orthogonal included), else
-    the local candidates of ``_candidates``."""
-    xs = xs_sorted
-    std = float(xs.std()) if xs.size else 0.0
-    try:
-        from .stats.signatures import init_signatures
+    """Best-matching init law at its exact scale (paramstat.stats.signatures on a SUBSAMPLE-value
+    subsample; orthogonal included): {'best', 'ks_d', 'scale_ratio', 'kind'}. Constant laws are left to
+    the rules. The fan-free candidates (normal 1, .02, .01, 1e-6) always give a finite distance."""
+    from .stats.signatures import init_signatures
 
-        rep = init_signatures(x_nd, record.role, record.fan_in, record.fan_out, tuple(record.shape),
-                              groups=record.groups, seed=0, sample_max=SUBSAMPLE)
-        best = next((m for m in rep.matches if m.kind != "constant" and math.isfinite(m.distance)), None)
-        if best is not None:
-            return {"best": str(best.name), "ks_d": float(best.distance), "scale_ratio": float(best.scale_ratio),
-                    "kind": best.kind}
-    except Exception:  # noqa: BLE001
-        pass
-    best = None
-    for name, fam, s in _candidates(record.role, record.fan_in, record.fan_out):
-        if fam == "u":
-            d, exp = _ks_d(xs, _unif_cdf(-s, s)), s / math.sqrt(3)
-        elif fam == "n":
-            d, exp = _ks_d(xs, _norm_cdf(0.0, s)), s
-        else:
-            d, exp = _ks_d(xs, _tnorm_cdf(s, -2.0, 2.0)), s
-        if best is None or d < best["ks_d"]:
-            best = {"best": name, "ks_d": d, "scale_ratio": std / exp if exp > 0 else float("nan"),
-                    "family": fam, "scale": s}
-    return best or {"best": None, "ks_d": 1.0, "scale_ratio": float("nan")}
+    rep = init_signatures(x_nd, record.role, record.fan_in, record.fan_out, tuple(record.shape),
+                          groups=record.groups, seed=0, sample_max=SUBSAMPLE)
+    best = next((m for m in rep.matches if m.kind != "constant" and math.isfinite(m.distance)), None)
+    if best is None:
+        return {"best": None, "ks_d": 1.0, "scale_ratio": float("nan")}
+    return {"best": str(best.name), "ks_d": float(best.distance), "scale_ratio": float(best.scale_ratio),
+            "kind": best.kind}
 
 
 def _free_fit(xs_sorted: np.ndarray) -> dict:
