@@ -58,10 +58,9 @@ def _subsample(x: np.ndarray, k: int = SUBSAMPLE, seed: int = 0) -> np.ndarray:
 
 def _ks_d(xs_sorted: np.ndarray, cdf) -> float:
     """Two-sided KS statistic D of a sorted sample against a continuous CDF."""
-    n = xs_sorted.size
-    f = cdf(xs_sorted)
-    i = np.arange(1, n + 1)
-    return float(max(np.max(i / n - f), np.max(f - (i - 1) / n)))
+    from .stats.signatures import ks_distance
+
+    return ks_distance(xs_sorted, cdf(xs_sorted))
 
 
 def _norm_cdf(mu: float, sd: float):
