@@ -285,6 +285,8 @@ def tensor_features(record, raw: np.ndarray, *, with_fits: bool = False) -> Feat
             v["shuffle_distance"] = float(min(spec["shuffle_distance"], 2.0))
         else:
             v["spike_frac"], v["top_over_edge_log"], v["shuffle_distance"] = 0.0, 0.0, 0.0
+            if n_nonfinite == 0:
+                notes["no_spectrum"] = int(min(as_matrix(x_nd).shape))
     else:
         stats["spectral"] = None
         bound = 1 / math.sqrt(record.fan_in) if record.fan_in else None

@@ -10,7 +10,8 @@ Scoring (paramstat/data/verdict_model.json, fitted by scripts/fit_verdict.py on 
   is also understood;
 - rules where the data decide exactly: a constant tensor (norm weights at 1, biases at 0, zero heads) is
   untrained; BN running statistics still exactly 0/1 never saw data; a non-constant norm weight/bias moved
-  from its constant init (trained); too few values (< ``min_n``) is ``undetermined``.
+  from its constant init (trained); too few values (< ``min_n``), or a weight matrix with a side < 8 (no
+  spectrum, and no such trained matrix in the zoo), is ``undetermined`` with P shrunk halfway to 0.5.
 Verdict: ``trained`` if P >= thresholds.trained, ``untrained`` if P <= thresholds.untrained, else
 ``undetermined``.
 
@@ -126,6 +127,8 @@ def _text(name: str, value: float, feats: Features) -> str:
         return f"runs Z/sqrt(n) = {value:.4f}"
     if name == "axis_runs_z":
         return f"most negative runs Z along a conv axis: {value:.2f}"
+    if name in ("spike_frac", "top_over_edge_log", "shuffle_distance") and not spec:
+        return f"spectrum not measured (matrix side {feats.notes.get('no_spectrum', '?')} < 8): scored as 0"
     if name == "spike_frac":
         return (f"{spec.get('n_spikes', 0)} of {spec.get('rank', 0)} eigenvalues above the Marchenko-Pastur "
                 f"edge")
@@ -188,7 +191,7 @@ def judge_features(record, feats: Features, model: dict | None = None) -> Tensor
     """Score precomputed features (used by judge_tensor and by scripts/fit_verdict.py)."""
     model = model or load_model()
     th = model["thresholds"]
-    min_n = model.get("min_n", {"matrix": 64, "vector": 16, "norm": 8})
+    min_n = model.get("min_n", {"matrix": 512, "vector": 16, "norm": 8})
     n = int(feats.notes.get("n", record.numel))
     tv = TensorVerdict(record.name, record.stored_name, record.role, tuple(record.shape), record.dtype,
                        record.depth, record.numel, "skipped", None, [], feats.stats, feats.group,
@@ -216,8 +219,11 @@ def judge_features(record, feats: Features, model: dict | None = None) -> Tensor
     elif "two_values" in feats.notes:
         a, b = feats.notes["two_values"]
         p = 0.5
-        ev.append(Evidence("two_values", float(n), 0.0,
-                           f"only two distinct values ({a:g}, {b:g}): a mask or binarised tensor, not judged"))
+        if n < min_n.get(g, 16):
+            ev.append(Evidence("too_few_values", float(n), 0.0, f"only {n} values: too few to decide"))
+        else:
+            ev.append(Evidence("two_values", float(n), 0.0,
+                               f"only two distinct values ({a:g}, {b:g}): a mask or binarised tensor, not judged"))
         tv.verdict = "undetermined"
     elif g == "running_stat":
         p = model.get("running_stat_moved_p", 0.85)
@@ -234,6 +240,12 @@ def judge_features(record, feats: Features, model: dict | None = None) -> Tensor
         ev += terms
         if n < min_n.get(g, 64):
             ev.append(Evidence("too_few_values", n, 0.0, f"only {n} values: too few to decide"))
+            p = 0.5 + (p - 0.5) * 0.5
+            tv.verdict = "undetermined"
+        elif "no_spectrum" in feats.notes:
+            # the spectrum carries most of the matrix model's weight and the zoo holds no trained matrix this thin
+            ev.append(Evidence("no_spectrum", feats.notes["no_spectrum"], 0.0,
+                               f"a side of only {feats.notes['no_spectrum']} rows/columns: no spectrum, too thin to decide"))
             p = 0.5 + (p - 0.5) * 0.5
             tv.verdict = "undetermined"
     ev.sort(key=lambda e: abs(e.contribution), reverse=True)

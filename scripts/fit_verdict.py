@@ -37,7 +37,7 @@ L2 = 1.0
 MODEL_TYPE = "gbm"   # or "logistic"
 N_TREES = 150
 THRESHOLDS = {"trained": 0.8, "untrained": 0.2, "mixed": 0.05}
-MIN_N = {"matrix": 64, "vector": 16, "norm": 8}
+MIN_N = {"matrix": 512, "vector": 16, "norm": 8}
 TRUTH_BY_KIND = {"fresh": "untrained", "init": "untrained", "trained": "trained", "headreset": "mixed",
                  "frozen": "mixed", "blockreset": "mixed", "fewsteps": None}
 
@@ -174,6 +174,10 @@ def score_rows(df: pd.DataFrame, model: dict) -> pd.DataFrame:
         if m.any():
             pp = predict(model["groups"][grp], df[m])
             small = n[m] < MIN_N[grp]
+            if grp == "matrix":  # no spectrum (a side < 8): paramstat.verdict's 'no_spectrum' rule
+                sub = df[m]
+                small |= ((sub["f_top_over_edge_log"] == 0) & (sub["f_shuffle_distance"] == 0)
+                          & (sub["f_spike_frac"] == 0)).to_numpy()
             pp = np.where(small, 0.5 + (pp - 0.5) * 0.5, pp)
             p[m] = pp
             und[np.flatnonzero(m)[small]] = True
@@ -372,6 +376,15 @@ def write_doc(oof: pd.DataFrame, ck: pd.DataFrame, model: dict, checks: dict, n_
         a = entries.get(i, {}).get("train_acc")
         return "" if a is None else f"; its training reached {a:.2f} train accuracy"
 
+    acc = ckl["id"].map(lambda i: entries.get(i, {}).get("train_acc"))
+    ran = ckl[acc.notna()]
+    if len(ran):
+        learned = acc[acc.notna()] >= 0.5
+        ok = ran["truth"] == ran["verdict"]
+        L += [f"Trained and partly trained checkpoints whose run learned (train accuracy >= 0.5): "
+              f"**{int(ok[learned].sum())} of {int(learned.sum())}** right; runs that stayed near chance "
+              f"(< 0.5, weights still close to their init): {int(ok[~learned].sum())} of {int((~learned).sum())} right.",
+              ""]
     if len(wrong):
         L += ["Wrong checkpoint verdicts:", ""] + [
             f"- `{r.id}`: truth {r.truth}, said {r.verdict} (P={r.score:.2f}, {r.n_listed} listed{acc_note(r.id)})"
@@ -411,6 +424,11 @@ def write_doc(oof: pd.DataFrame, ck: pd.DataFrame, model: dict, checks: dict, n_
           "verdicts above are mostly those, and weakly trained layers listed as never trained in `mixed`.",
           "- Features are computed on a fixed-seed subsample of 32k values (KS, moments) and a <= 256 x 1024 "
           "sub-matrix (spectra) for speed.", ""]
+    # sections other scripts own (e.g. scripts/thirdparty_check.py) are kept, in their order
+    if DOC.exists():
+        import re
+
+        L += [m.group(0) + "\n" for m in re.finditer(r"<!-- (\w+):(\S+) -->.*?<!-- /\1:\2 -->", DOC.read_text(), re.S)]
     tmp = DOC.with_suffix(".md.tmp")
     tmp.write_text("\n".join(L))
     tmp.replace(DOC)
