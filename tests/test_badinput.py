@@ -237,15 +237,16 @@ def test_sharded_index_missing_shard_and_corrupt_index(capsys, tmp_path):
     assert "corrupt safetensors index" in assert_one_line_error(capsys, idx, "info", str(idx))
 
 
-def test_torchscript_archive_needs_trust(capsys, tmp_path):
+def test_torchscript_archive_read_without_code_or_trusted(capsys, tmp_path):
     import warnings
 
     p = tmp_path / "jit.pt"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.jit.save(torch.jit.script(torch.nn.Linear(3, 2)), p)
-    line = assert_one_line_error(capsys, p, "info", str(p))
-    assert "TorchScript" in line and "--trust-pickle" in line
+    rc, out, err = run_cli(capsys, "info", str(p), "--json", "-")   # code-free reader (test_sources_torchscript)
+    assert rc == 0 and "warning" not in err
+    assert {t["name"]: t["role"] for t in json.loads(out)["tensors"]} == {"weight": "linear", "bias": "bias"}
     rc, out, err = run_cli(capsys, "info", str(p), "--trust-pickle", "--json", "-")
     assert rc == 0 and "warning" in err
     assert {t["name"]: t["role"] for t in json.loads(out)["tensors"]} == {"weight": "linear", "bias": "bias"}

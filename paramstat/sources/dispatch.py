@@ -7,7 +7,12 @@ Order of decisions:
      *.safetensors, pytorch_model.bin.index.json, pytorch_model.bin) or a folder with exactly one weights
      file.
   3. ``source`` is an existing file: by extension (.safetensors, *.index.json, .pt .pth .bin .th .ckpt
-     .pkl .tar, .npz, .h5 .hdf5); unknown extensions are sniffed by magic bytes, else refused.
+     .pkl .tar, .npz, .h5 .hdf5, .jit .torchscript .ptl, .onnx); unknown extensions are sniffed by magic
+     bytes (ONNX has none: by extension only), else refused. TorchScript archives (any extension) are
+     read by torchscript_source without running code; with ``trust_pickle`` by torch.jit.load.
+     Keras: an HDF5 file with Keras layout (legacy ``layer_names`` / ``model_weights``, Keras 3
+     ``layers``/``vars``, e.g. ``*.weights.h5``) goes to keras_source (format 'keras-h5'), a ``.keras`` zip
+     (config.json + model.weights.h5, also sniffed) too ('keras'); paramstat's own .h5 and other HDF5 to h5_source.
   4. ``source`` looks like a path (has a separator or a known extension) -> file not found.
   5. otherwise a timm model name: fresh with ``fresh=True``, else pretrained from the cache/hub.
 """
@@ -25,8 +30,12 @@ TORCH_EXT = (".pt", ".pth", ".bin", ".th", ".ckpt", ".pkl", ".pickle", ".tar", "
 ST_EXT = (".safetensors",)
 NPZ_EXT = (".npz",)
 H5_EXT = (".h5", ".hdf5", ".hdf")
-KNOWN_EXT = TORCH_EXT + ST_EXT + NPZ_EXT + H5_EXT + (".json",)
-SUPPORTED = ".safetensors, .pt/.pth/.bin/.th/.ckpt, .npz, .h5, a *.index.json, a Hugging Face folder or a timm name"
+KERAS_EXT = (".keras",)
+TS_EXT = (".jit", ".torchscript", ".ptl")
+ONNX_EXT = (".onnx",)
+KNOWN_EXT = TORCH_EXT + ST_EXT + NPZ_EXT + H5_EXT + KERAS_EXT + TS_EXT + ONNX_EXT + (".json",)
+SUPPORTED = (".safetensors, .pt/.pth/.bin/.th/.ckpt, TorchScript .jit/.torchscript/.ptl, .onnx, .npz, "
+             ".h5 (paramstat's or Keras), .keras, a *.index.json, a Hugging Face folder or a timm name")
 
 
 def load(source, *, fresh=False, seed=0, model=None, checkpoint=None, trust_pickle=False) -> Checkpoint:
@@ -113,8 +122,14 @@ def _kind(p: Path) -> str | None:
         return "npz"
     if n.endswith(H5_EXT):
         return "h5"
+    if n.endswith(KERAS_EXT):
+        return "keras"
     if n.endswith(TORCH_EXT):
         return "torch"
+    if n.endswith(TS_EXT):
+        return "torchscript"
+    if n.endswith(ONNX_EXT):
+        return "onnx"
     return None
 
 
@@ -131,8 +146,12 @@ def _sniff(p: Path) -> str | None:
             names = z.namelist()
         if names and all(n.endswith(".npy") for n in names):
             return "npz"
+        if any(n.endswith("constants.pkl") for n in names) and any("code/" in n for n in names):
+            return "torchscript"
         if any(n.endswith("data.pkl") for n in names):
             return "torch"
+        if "model.weights.h5" in names and "config.json" in names:
+            return "keras"
         return None
     if len(head) >= 10:
         (n,) = struct.unpack("<Q", head[:8])
@@ -179,6 +198,15 @@ def _load_file(p: Path, s: str, *, roles, order, extra_prov, trust_pickle, kind=
         return build(entries, source=s, format="npz", provenance=prov, warnings=warnings + w, roles=roles,
                      order=order, path=s)
     if kind == "h5":
+        from .keras_source import is_keras_h5
+
+        kind = "keras-h5" if is_keras_h5(p) else "h5"
+    if kind in ("keras", "keras-h5"):
+        from .keras_source import load_keras
+
+        prov.update(_file_prov(p))
+        return load_keras(p, source=s, provenance=prov, warnings=warnings, zipped=kind == "keras")
+    if kind == "h5":
         from .h5_source import load_h5
 
         entries, infos, hprov, w, ours = load_h5(p)
@@ -191,7 +219,17 @@ def _load_file(p: Path, s: str, *, roles, order, extra_prov, trust_pickle, kind=
         # paramstat's own file: the roles stored per dataset (they cover every key); else --model's
         return build(entries, source=s, format="h5", provenance=prov, warnings=warnings + w,
                      roles=roles if roles is not None else infos, order=order, path=s)
-    # torch pickle
+    if kind == "torch" and not trust_pickle:
+        from .torchscript_source import is_torchscript
+
+        kind = "torchscript" if is_torchscript(p) else kind
+    if kind == "onnx" or (kind == "torchscript" and not trust_pickle):
+        from . import onnx_source, torchscript_source
+
+        prov.update(_file_prov(p))
+        return (onnx_source if kind == "onnx" else torchscript_source).load_checkpoint(
+            p, s, provenance=prov, warnings=warnings, roles=roles, order=order)
+    # torch pickle (a TorchScript archive with trust_pickle: torch.jit.load)
     entries, w, obj_module = _torch_entries(p, s, trust_pickle)
     prov.update(_file_prov(p))
     if obj_module is not None:

@@ -1,6 +1,8 @@
-"""HDF5 files: paramstat's own store (records round-trip bit-exactly, roles and fans kept) or any HDF5
-file (every numeric dataset becomes a tensor named by its path with '/' -> '.', roles inferred from names
-and shapes: Keras-style (kh, kw, in, out) kernels get PyTorch-convention fans, i.e. wrong ones)."""
+"""HDF5 files: paramstat's own store (records round-trip bit-exactly, roles and fans kept) or any other
+HDF5 file (every numeric dataset becomes a tensor named by its path with '/' -> '.', roles inferred from
+names and shapes). Keras files (legacy ``model.save('x.h5')`` / ``save_weights``, Keras 3 ``.weights.h5``)
+never come here: dispatch sends them to keras_source (kernels transposed to PyTorch layout, Keras fans,
+optimizer state skipped)."""
 from __future__ import annotations
 
 import json

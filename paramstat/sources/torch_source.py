@@ -4,6 +4,10 @@ A pickle that needs arbitrary code (a GLOBAL outside torch's allow-list, e.g. ``
 ``__reduce__``) makes the safe unpickler stop before anything runs: we raise UnsafePickleError.
 ``trust_pickle=True`` loads with ``weights_only=False`` (runs the file's code) and says so on stderr.
 Zip-format files are memory-mapped (``mmap=True``); legacy pickles are read whole.
+TorchScript archives (torch.jit.save) are read by torchscript_source's code-free reader, or with
+``torch.jit.load`` under ``trust_pickle``. A file that is neither a zip nor a protocol-2+ pickle (torch.save
+writes protocol 2) and fails to load is reported as "not a PyTorch checkpoint" with its first bytes,
+not as a safety refusal; a pickle whose GLOBAL needs code is refused whatever its protocol.
 """
 from __future__ import annotations
 
@@ -29,12 +33,46 @@ def _first_reason(msg: str) -> str:
 
 
 def _is_torchscript(p: str) -> bool:
+    from .torchscript_source import is_torchscript
+
+    return is_torchscript(p)
+
+
+def _looks_like(head: bytes) -> str:
+    """A few words on what a non-checkpoint file's first bytes look like."""
+    if head.startswith(b"version https://git-lfs"):
+        return "a Git LFS pointer, not the weights: run `git lfs pull`"
+    if head.lstrip()[:1] == b"<":
+        return "HTML/XML text: a saved error page?"
+    if head.lstrip()[:1] in (b"{", b"["):
+        return "JSON text"
+    if head.startswith(b"\x89HDF"):
+        return "an HDF5 file: name it .h5"
+    if head and all(32 <= c < 127 or c in (9, 10, 13) for c in head):
+        return "plain text"
+    return "binary data"
+
+
+def _not_a_checkpoint(p: str) -> ParamstatError:
+    with open(p, "rb") as f:
+        head = f.read(32)
+    return ParamstatError(f"not a PyTorch checkpoint: neither a zip archive nor a pickle (starts with "
+                          f"{head[:16]!r}: {_looks_like(head)})", path=p,
+                          hint="the file is corrupt, truncated or in another format: check what wrote it")
+
+
+def _is_pickle_start(p: str) -> bool:
+    """Protocol 2+ pickle (PROTO opcode) or a zip/tar archive: what torch.save / legacy torch write."""
+    import tarfile
+
+    with open(p, "rb") as f:
+        head = f.read(4)
+    if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05") or head.startswith(b"PK"):
+        return True
     try:
-        with zipfile.ZipFile(p) as z:
-            names = z.namelist()
-    except (zipfile.BadZipFile, OSError):
+        return tarfile.is_tarfile(p)
+    except (OSError, ValueError):
         return False
-    return any(n.endswith("/constants.pkl") for n in names) and any("/code/" in n for n in names)
 
 
 def torch_load(path: str | Path, trust_pickle: bool = False):
@@ -45,8 +83,9 @@ def torch_load(path: str | Path, trust_pickle: bool = False):
     is_zip = zipfile.is_zipfile(p)
     if is_zip and _is_torchscript(p):
         if not trust_pickle:
-            raise UnsafePickleError("refused: a TorchScript archive (torch.jit.save); paramstat reads it only with "
-                                    "torch.jit.load", path=p, hint="pass --trust-pickle only if you trust the file")
+            from .torchscript_source import read_torchscript
+
+            return read_torchscript(p)[0]
         print(f"paramstat: warning: {p}: loading a TorchScript archive with torch.jit.load (--trust-pickle)",
               file=sys.stderr)
         try:
@@ -70,13 +109,19 @@ def torch_load(path: str | Path, trust_pickle: bool = False):
             if "GLOBAL" in reason:
                 raise UnsafePickleError(f"refused: this pickle needs arbitrary code to load ({reason})",
                                         path=p, hint="pass --trust-pickle only if you trust the file") from e
+            if not is_zip and not _is_pickle_start(p):
+                raise _not_a_checkpoint(p) from e
             if "Unsupported" in reason:
                 raise UnsafePickleError(
                     f"refused: the safe loader (weights_only) cannot read this pickle ({reason}; not written "
                     "by torch.save?)", path=p, hint="pass --trust-pickle only if you trust the file") from e
+        if not is_zip and not _is_pickle_start(p):
+            raise _not_a_checkpoint(p) from e
         raise ParamstatError(f"corrupt pickle ({msg.splitlines()[0][:120]})", path=p, hint=CORRUPT_HINT) from e
     except (RuntimeError, EOFError, ValueError, KeyError, IndexError, struct.error, AttributeError,
             ImportError, UnicodeDecodeError, zipfile.BadZipFile, OSError, TypeError) as e:
+        if not is_zip and not _is_pickle_start(p):
+            raise _not_a_checkpoint(p) from e
         first = (str(e).splitlines() or [""])[0].split(". ")[0][:120]
         raise ParamstatError(f"cannot read as a PyTorch checkpoint ({type(e).__name__}: {first})", path=p,
                              hint=CORRUPT_HINT) from e

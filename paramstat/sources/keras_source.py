@@ -1,0 +1,622 @@
+"""Keras / TensorFlow checkpoints: legacy HDF5 (Keras 2 / tf.keras ``model.save('x.h5')`` and
+``save_weights('x.h5')``), Keras 3 ``.weights.h5`` and ``.keras`` zip archives. Data only: JSON configs and
+numeric HDF5 datasets are read, no code is run (no ``keras.models.load_model``).
+
+Layouts (checked against keras 3.15 with the torch backend and a Keras 2.9 / TF full-model save):
+- legacy: weights under ``model_weights/`` (full model: root attrs ``keras_version``, ``backend``,
+  ``model_config``) or at the root (weights only); network order from the ``layer_names`` attribute, each
+  layer's tensors from its ``weight_names`` attribute (order kept; attributes split as ``layer_names0``,
+  ``layer_names1`` ... are joined). A weight ``conv2d/kernel:0`` of layer ``conv2d`` is stored at
+  ``model_weights/conv2d/conv2d/kernel:0`` and named ``conv2d.kernel``: the ``:0`` suffix and the weight
+  path up to the layer's own name are dropped (Keras 3 writes ``seq/c1/kernel`` for layer ``c1``); a
+  nested model ``inner`` keeps its inner layer names (``inner.dense_3.kernel``).
+- Keras 3 ``.weights.h5``: ``layers/<snake_case class>[_n]/vars/<i>``, nested containers as
+  ``.../layers/...``, sub-objects by attribute (``lstm/cell/vars``, ``bidirectional/forward_layer``); the
+  ``vars`` group's ``name`` attribute is the layer's name. Variable names come from the layer class
+  (``Dense``: kernel, bias; ``BatchNormalization``: gamma, beta, moving_mean, moving_variance ...,
+  optional ones per ``use_bias`` / ``scale`` / ``center``). Order: the config's layer order when a config is
+  known (``.keras``), else the file offset of each layer's data (HDF5 lists groups alphabetically).
+- ``.keras``: a zip with ``config.json`` and ``model.weights.h5``; the h5 is read in place (stored member)
+  or from memory (deflated), never extracted or executed.
+Layer types from the config's ``class_name`` (wrappers such as Bidirectional give their wrapped class),
+else from the layer's snake_case name (``conv2d_transpose_1`` -> Conv2DTranspose), else from the weight's
+name and shape.
+
+Kernels are shown in PyTorch layout (the reader returns the transposed contiguous array):
+Dense / RNN kernel (in, out) -> (out, in); ConvND (*k, in/groups, out) -> (out, in/groups, *k);
+ConvNDTranspose (*k, out, in) -> PyTorch's ConvTranspose layout (in, out, *k); DepthwiseConv (*k, in, mult)
+-> (in*mult, 1, *k) with groups = in (output channel c*mult + m, as in both frameworks); SeparableConv =
+that depthwise kernel + a pointwise conv. Fans are then torch's from the shown shape, which for these kernels
+equal Keras' own (``glorot_uniform`` bound sqrt(6/(fan_in+fan_out)) = paramstat's ``xavier_uniform``),
+except depthwise kernels (Keras: fan_in = k*in, fan_out = k*mult). A bias gets its layer's kernel fans.
+Optimizer state (``optimizer_weights/``, Keras 3 ``optimizer/``) is skipped and counted in one warning.
+"""
+from __future__ import annotations
+
+import io
+import json
+import re
+import struct
+import zipfile
+from contextlib import contextmanager
+
+import numpy as np
+
+from ..errors import ParamstatError
+from .build import Entry, build
+from .roles import RoleInfo, torch_fans
+
+HINT = "the file is truncated or not a Keras HDF5 / .keras file: re-save it with Keras"
+LAYOUT_WARNING = "Keras kernels shown in PyTorch layout (out, in, *k)"
+
+DENSE = {"Dense", "QDense"}
+CONV = {"Conv1D", "Conv2D", "Conv3D", "Convolution1D", "Convolution2D", "Convolution3D", "ConvLSTM1D",
+        "ConvLSTM2D", "ConvLSTM3D"}
+TCONV = {"Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose", "Convolution2DTranspose",
+         "Convolution3DTranspose", "Deconvolution2D", "Deconvolution3D"}
+DWCONV = {"DepthwiseConv1D", "DepthwiseConv2D"}
+SEPCONV = {"SeparableConv1D", "SeparableConv2D", "SeparableConvolution1D", "SeparableConvolution2D"}
+RNN = {"LSTM", "GRU", "SimpleRNN", "LSTMCell", "GRUCell", "SimpleRNNCell", "CuDNNLSTM", "CuDNNGRU"}
+NORM = {"BatchNormalization", "SyncBatchNormalization", "LayerNormalization", "GroupNormalization",
+        "RMSNormalization"}
+OPAQUE = {"EinsumDense", "MultiHeadAttention", "GroupQueryAttention"}  # kernels not in a (in, out) layout
+WRAPPERS = {"Bidirectional", "TimeDistributed", "Wrapper"}
+KNOWN = DENSE | CONV | TCONV | DWCONV | SEPCONV | RNN | NORM | OPAQUE | {"Embedding", "PReLU"}
+
+# Keras 3 variable order per class: (name, config flag that makes it optional)
+_KB = (("kernel", None), ("bias", "use_bias"))
+VARS = {**{c: _KB for c in DENSE | CONV | TCONV | DWCONV},
+        **{c: (("depthwise_kernel", None), ("pointwise_kernel", None), ("bias", "use_bias")) for c in SEPCONV},
+        **{c: (("kernel", None), ("recurrent_kernel", None), ("bias", "use_bias")) for c in RNN},
+        "BatchNormalization": (("gamma", "scale"), ("beta", "center"), ("moving_mean", None),
+                               ("moving_variance", None)),
+        "SyncBatchNormalization": (("gamma", "scale"), ("beta", "center"), ("moving_mean", None),
+                                   ("moving_variance", None)),
+        "LayerNormalization": (("gamma", "scale"), ("beta", "center")),
+        "GroupNormalization": (("gamma", "scale"), ("beta", "center")),
+        "RMSNormalization": (("scale", None),),
+        "Embedding": (("embeddings", None),),
+        "PReLU": (("alpha", None),)}
+LEGACY_LEAF = {"W": "kernel", "b": "bias", "U": "recurrent_kernel", "running_mean": "moving_mean",
+               "running_std": "moving_variance"}
+
+
+def to_snake_case(name: str) -> str:
+    """Keras' naming.to_snake_case (the default layer / Keras 3 group names)."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    name = re.sub("([a-z])([A-Z])", r"\1_\2", name)
+    return name.lower()
+
+
+SNAKE = {to_snake_case(c): c for c in sorted(KNOWN)}
+
+
+# ------------------------------------------------------------------------------------------------ opening
+
+class _Slice(io.RawIOBase):
+    """Read-only window [start, start+size) of a file: a stored zip member opened in place."""
+
+    def __init__(self, path: str, start: int, size: int):
+        self._f, self._start, self._size, self._pos = open(path, "rb"), start, size, 0
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return True
+
+    def seek(self, pos, whence=0):
+        base = {0: 0, 1: self._pos, 2: self._size}[whence]
+        self._pos = max(0, base + pos)
+        return self._pos
+
+    def tell(self):
+        return self._pos
+
+    def readinto(self, b):
+        n = max(0, min(len(b), self._size - self._pos))
+        self._f.seek(self._start + self._pos)
+        data = self._f.read(n)
+        b[:len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+    def close(self):
+        self._f.close()
+        super().close()
+
+
+class _Source:
+    """Opens the HDF5 data: a file, or the ``model.weights.h5`` member of a ``.keras`` zip."""
+
+    def __init__(self, path: str, member: str | None = None):
+        self.path, self.member, self._bytes, self._slice = path, member, None, None
+        if member is not None:
+            try:
+                with zipfile.ZipFile(path) as z:
+                    info = z.getinfo(member)
+                    if info.compress_type == zipfile.ZIP_STORED:
+                        with open(path, "rb") as fh:
+                            fh.seek(info.header_offset)
+                            head = fh.read(30)
+                        if head[:4] != b"PK\x03\x04":
+                            raise zipfile.BadZipFile("bad local header")
+                        n, m = struct.unpack("<HH", head[26:30])
+                        self._slice = (info.header_offset + 30 + n + m, info.file_size)
+                    else:
+                        self._bytes = z.read(member)
+            except (zipfile.BadZipFile, KeyError, OSError) as e:
+                raise ParamstatError(f"corrupt .keras archive ({str(e)[:120]})", path=path, hint=HINT) from e
+
+    @contextmanager
+    def open(self):
+        import h5py
+
+        fobj = None
+        try:
+            if self._slice is not None:
+                fobj = _Slice(self.path, *self._slice)
+                f = h5py.File(fobj, "r")
+            elif self._bytes is not None:
+                f = h5py.File(io.BytesIO(self._bytes), "r")
+            else:
+                f = h5py.File(self.path, "r")
+        except OSError as e:
+            if fobj is not None:
+                fobj.close()
+            first = (str(e).splitlines() or [""])[0][:140]
+            raise ParamstatError(f"cannot open as HDF5 ({first})", path=self.path, hint=HINT) from e
+        try:
+            yield f
+        finally:
+            f.close()
+            if fobj is not None:
+                fobj.close()
+
+
+# ------------------------------------------------------------------------------------------------ sniffing
+
+def is_keras_h5(path) -> bool:
+    """True for a Keras HDF5 file (legacy full model / weights only, or Keras 3 ``.weights.h5``), False for
+    paramstat's own store and other HDF5."""
+    import h5py
+
+    try:
+        with h5py.File(str(path), "r") as f:
+            return _layout(f) is not None
+    except OSError:
+        return False
+
+
+def is_keras_zip(path) -> bool:
+    try:
+        with zipfile.ZipFile(str(path)) as z:
+            names = set(z.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return False
+    return "model.weights.h5" in names and "config.json" in names
+
+
+def _layout(f) -> str | None:
+    a = f.attrs
+    if a.get("paramstat_format") is not None:
+        return None
+    if "model_weights" in f and _has_list_attr(f["model_weights"].attrs, "layer_names"):
+        return "legacy-model"
+    if _has_list_attr(a, "layer_names"):
+        return "legacy-weights"
+    import h5py
+
+    if isinstance(f.get("vars"), h5py.Group) and isinstance(f.get("layers"), h5py.Group):
+        return "keras3"
+    return None
+
+
+def _has_list_attr(attrs, name: str) -> bool:
+    return name in attrs or f"{name}0" in attrs
+
+
+def _list_attr(attrs, name: str) -> list[str]:
+    """A string-list attribute, joined when Keras split it into name0, name1, ... (HDF5 64 KiB limit)."""
+    if name in attrs:
+        vals = list(np.atleast_1d(attrs[name]))
+    else:
+        vals, i = [], 0
+        while f"{name}{i}" in attrs:
+            vals += list(np.atleast_1d(attrs[f"{name}{i}"]))
+            i += 1
+    return [v.decode("utf8") if isinstance(v, bytes) else str(v) for v in vals]
+
+
+def _json_attr(attrs, name: str):
+    v = attrs.get(name)
+    if v is None:
+        return None
+    try:
+        return json.loads(v.decode("utf8") if isinstance(v, bytes) else str(v))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+
+
+# ------------------------------------------------------------------------------------------------ config
+
+def config_layers(cfg) -> dict[str, tuple[int, str, dict]]:
+    """Layer name -> (network position, class_name, config), walking nested models and wrappers in order."""
+    out: dict[str, tuple[int, str, dict]] = {}
+
+    def walk(node):
+        if not isinstance(node, dict):
+            return
+        cls = str(node.get("class_name", ""))
+        c = node.get("config")
+        layers = c if isinstance(c, list) else (c or {}).get("layers") if isinstance(c, dict) else None
+        c = c if isinstance(c, dict) else {}
+        name = c.get("name", node.get("name"))
+        if isinstance(name, str) and name not in out:
+            out[name] = (len(out), cls, c)
+        for sub in layers or []:
+            walk(sub)
+        for k in ("layer", "backward_layer"):
+            walk(c.get(k))
+
+    walk(cfg)
+    return out
+
+
+def _class_of(cfg: dict, names: list[str], keys: list[str] = ()) -> tuple[str | None, dict]:
+    """Class and config of the deepest of ``names`` the config knows, else of the deepest Keras 3 group key
+    or name that is a known class in snake_case (``conv2d_transpose_1`` -> Conv2DTranspose)."""
+    for n in reversed(names):
+        if n in cfg:
+            _pos, cls, c = cfg[n]
+            if cls in WRAPPERS and isinstance(c.get("layer"), dict):
+                inner = c["layer"]
+                return str(inner.get("class_name")), inner.get("config") or {}
+            if cls:
+                return cls, c
+    for n in list(reversed(keys)) + list(reversed(names)):
+        base = re.sub(r"_\d+$", "", n)
+        for cand in (base, re.sub(r"^(forward|backward)_", "", base)):
+            if cand in SNAKE:
+                return SNAKE[cand], {}
+    return None, {}
+
+
+# ------------------------------------------------------------------------------------------------ roles
+
+def _transform(kind: str, shape: tuple[int, ...]):
+    """(shown shape, function keras array -> PyTorch-layout contiguous array)."""
+    nd = len(shape)
+    if kind == "t2":
+        return (shape[1], shape[0]), lambda a: np.ascontiguousarray(a.T)
+    if kind == "conv":
+        perm = (nd - 1, nd - 2) + tuple(range(nd - 2))
+        return tuple(shape[i] for i in perm), lambda a: np.ascontiguousarray(a.transpose(perm))
+    if kind == "dw":
+        k, cin, mult = shape[:-2], shape[-2], shape[-1]
+        perm = (nd - 2,) + tuple(range(nd - 2))
+
+        def f(a):
+            return np.ascontiguousarray(a.reshape(*k, cin * mult).transpose(perm)[:, None])
+        return (cin * mult, 1) + tuple(k), f
+    return tuple(shape), None
+
+
+def _kernel_kind(cls: str | None, leaf: str, shape: tuple[int, ...]) -> str | None:
+    if cls in OPAQUE or len(shape) < 2:
+        return None
+    if leaf == "depthwise_kernel" or (cls in DWCONV and leaf == "kernel"):
+        return "dw" if len(shape) >= 3 else None
+    if leaf not in ("kernel", "recurrent_kernel", "pointwise_kernel"):
+        return None
+    if len(shape) == 2:
+        return "t2"
+    return "conv" if len(shape) <= 5 else None
+
+
+def _layer_infos(cls: str | None, cfg: dict, leaves: list[str], shapes: list[tuple[int, ...]]):
+    """Per weight of one layer: (RoleInfo, shown shape, transform or None)."""
+    out: list = [None] * len(leaves)
+    kernel_info = None
+    for i, (leaf, shape) in enumerate(zip(leaves, shapes)):
+        kind = _kernel_kind(cls, leaf, shape)
+        if kind is None:
+            continue
+        shown, fn = _transform(kind, shape)
+        fi, fo = torch_fans(shown)
+        if kind == "dw":
+            g = int(shape[-2])
+            info = RoleInfo("dwconv" if g > 1 else "conv", fi, fo, g, cls)
+        elif kind == "conv":
+            g = int(cfg.get("groups") or 1) if cls not in TCONV else 1
+            dw = g > 1 and shown[1] == 1
+            info = RoleInfo("dwconv" if dw else "conv", fi, fo, g, cls)
+        else:
+            info = RoleInfo("embedding" if leaf == "embeddings" else "linear", fi, fo, None, cls)
+        out[i] = (info, shown, fn)
+        if leaf in ("kernel", "pointwise_kernel") or kernel_info is None:
+            kernel_info = info if leaf != "recurrent_kernel" else kernel_info or info
+    for i, (leaf, shape) in enumerate(zip(leaves, shapes)):
+        if out[i] is not None:
+            continue
+        shape = tuple(shape)
+        if leaf in ("moving_mean", "moving_variance"):
+            info = RoleInfo("running_stat", module_type=cls)
+        elif leaf in ("gamma", "scale") and len(shape) == 1 and (cls in NORM or cls is None or cls == "PReLU"):
+            info = RoleInfo("norm_weight", module_type=cls)
+        elif leaf == "beta" and len(shape) == 1:
+            info = RoleInfo("norm_bias", module_type=cls)
+        elif leaf == "bias" and kernel_info is not None and cls not in OPAQUE:
+            info = RoleInfo("bias", kernel_info.fan_in, kernel_info.fan_out, kernel_info.groups, cls)
+        elif leaf == "bias":
+            info = RoleInfo("bias", module_type=cls)
+        elif leaf == "embeddings" and len(shape) == 2:
+            fi, fo = torch_fans(shape)
+            info = RoleInfo("embedding", fi, fo, None, cls)
+        else:
+            info = RoleInfo("other", module_type=cls)
+        out[i] = (info, shape, None)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ readers
+
+def _reader(src: _Source, hpath: str, fn):
+    def read():
+        with src.open() as f:
+            a = f[hpath][()]
+        a = np.asarray(a)
+        return fn(a) if fn is not None else a
+    return read
+
+
+def _drop_suffix(s: str) -> str:
+    return re.sub(r":\d+$", "", s)
+
+
+def _legacy_items(f, layout: str, cfg: dict) -> list[tuple[str, list[tuple[str, str, list[str]]]]]:
+    """[(layer, [(hdf5 path, canonical name, path segments below the layer)])] in network order."""
+    import h5py
+
+    root = f["model_weights"] if layout == "legacy-model" else f
+    prefix = "model_weights/" if layout == "legacy-model" else ""
+    names = _list_attr(root.attrs, "layer_names")
+    if "top_level_model_weights" in root and "top_level_model_weights" not in names:
+        names.append("top_level_model_weights")
+    out = []
+    for layer in names:
+        g = root.get(layer)
+        if not isinstance(g, h5py.Group):
+            continue
+        wn = _list_attr(g.attrs, "weight_names") if _has_list_attr(g.attrs, "weight_names") else None
+        if wn is None:  # no weight_names (very old files): the datasets in file order
+            found: list[str] = []
+            g.visititems(lambda n, o, found=found: found.append(n) if isinstance(o, h5py.Dataset) else None)
+            wn = found
+        items = []
+        for w in wn:
+            segs = [s for s in _drop_suffix(w).split("/") if s]
+            if layer in segs[:-1]:
+                segs = segs[segs.index(layer) + 1:]
+            if len(segs) == 1 and segs[0].startswith(layer + "_"):  # Keras 1: 'dense_1_W'
+                segs = [segs[0][len(layer) + 1:]]
+            segs[-1] = LEGACY_LEAF.get(segs[-1], segs[-1])
+            items.append((f"{prefix}{layer}/{w}", ".".join([layer] + segs), [layer] + segs))
+        out.append((layer, items))
+    return out
+
+
+def _keras3_items(f, cfg: dict) -> tuple[list, bool]:
+    """[(class, config, [(hdf5 path, canonical name, leaf)])] per object with variables; True when the
+    order came from the config (else from the data's file offsets)."""
+    import h5py
+
+    def offset(g) -> float:
+        best = float("inf")
+
+        def v(_n, o):
+            nonlocal best
+            if isinstance(o, h5py.Dataset):
+                off = o.id.get_offset()
+                if off is not None:
+                    best = min(best, off)
+        g.visititems(v)
+        return best
+
+    def own_name(g, key):
+        v = g.get("vars")
+        n = v.attrs.get("name") if isinstance(v, h5py.Group) else None
+        if isinstance(n, bytes):
+            n = n.decode("utf8")
+        return str(n) if n is not None else key
+
+    used_cfg = [False]
+    out = []
+
+    def children(g):
+        kids = []
+        for key in g:
+            if key in ("vars", "optimizer") or not isinstance(g[key], h5py.Group):
+                continue
+            if key == "layers":
+                kids += [(k, g["layers"][k]) for k in g["layers"] if isinstance(g["layers"][k], h5py.Group)]
+            else:
+                kids.append((key, g[key]))
+
+        def order(kv):
+            pos = cfg.get(own_name(kv[1], kv[0]), (None,))[0]
+            if pos is not None:
+                used_cfg[0] = True
+            return (pos if pos is not None else float("inf"), offset(kv[1]))
+        return sorted(kids, key=order)
+
+    def visit(g, key, names, keys):
+        name = own_name(g, key)
+        path, kpath = names + [name], keys + [key]
+        cls, c = _class_of(cfg, path, kpath)
+        v = g.get("vars")
+        if isinstance(v, h5py.Group):
+            ds = sorted((k for k in v if isinstance(v[k], h5py.Dataset)), key=lambda k: (len(k), k))
+            if ds:
+                leaves = _var_names(cls, c, len(ds))
+                items = [(f"{v.name.lstrip('/')}/{k}", ".".join(path + [leaf]), leaf) for k, leaf in zip(ds, leaves)]
+                out.append((cls, c, items))
+        for k, sub in children(g):
+            visit(sub, k, path, kpath)
+
+    for k, sub in children(f):
+        visit(sub, k, [], [])
+    if isinstance(f.get("vars"), h5py.Group) and len(f["vars"]):  # the model's own variables
+        v = f["vars"]
+        ds = sorted((k for k in v if isinstance(v[k], h5py.Dataset)), key=lambda k: (len(k), k))
+        out.append((None, {}, [(f"vars/{k}", f"vars.{k}", k) for k in ds]))
+    return out, used_cfg[0]
+
+
+def _var_names(cls: str | None, cfg: dict, n: int) -> list[str]:
+    """Keras 3 variable names of a layer with ``n`` variables (optional ones per the config, else dropped
+    from the end until the count fits); the indices when the class is unknown or nothing fits."""
+    spec = VARS.get(cls or "")
+    if spec:
+        if cfg:
+            names = [v for v, flag in spec if flag is None or cfg.get(flag, True)]
+            if len(names) == n:
+                return names
+        names = [v for v, _ in spec]
+        optional = [v for v, flag in spec if flag is not None]
+        while len(names) > n and optional:
+            names.remove(optional.pop())
+        if len(names) == n:
+            return names
+    return [str(i) for i in range(n)]
+
+
+
+# ------------------------------------------------------------------------------------------------ loading
+
+def _optimizer_state(f, layout: str) -> tuple[int, str | None, str | None]:
+    """(number of optimizer tensors, optimizer name, group) — skipped, never read as weights."""
+    import h5py
+
+    grp = "optimizer_weights" if layout.startswith("legacy") else "optimizer"
+    g = f.get(grp)
+    if not isinstance(g, h5py.Group):
+        return 0, None, None
+    n = [0]
+    g.visititems(lambda _n, o: n.__setitem__(0, n[0] + 1) if isinstance(o, h5py.Dataset) else None)
+    if layout.startswith("legacy"):
+        subs = [k for k in g if isinstance(g[k], h5py.Group)]
+        name = subs[0] if len(subs) == 1 else None
+        if name is None:
+            wn = _list_attr(g.attrs, "weight_names") if _has_list_attr(g.attrs, "weight_names") else []
+            name = wn[0].split("/")[0] if wn and "/" in wn[0] else None
+    else:
+        v = g.get("vars")
+        name = v.attrs.get("name") if isinstance(v, h5py.Group) else None
+        name = name.decode("utf8") if isinstance(name, bytes) else name
+    return n[0], (str(name) if name else None), grp
+
+
+def _objects(f, layout: str, cfg: dict) -> tuple[list, str | None]:
+    """[(class, config, [(hdf5 path, canonical name, leaf)])] in network order, and an order warning."""
+    if layout == "keras3":
+        objs, from_cfg = _keras3_items(f, cfg)
+        note = None if from_cfg or len(objs) < 2 else \
+            "no Keras config: layer order taken from where each layer's data lies in the file"
+        return objs, note
+    objs: list = []
+    for _layer, items in _legacy_items(f, layout, cfg):
+        groups: dict[tuple, list] = {}
+        for hpath, name, segs in items:
+            groups.setdefault(tuple(segs[:-1]), []).append((hpath, name, segs[-1]))
+        for key, its in groups.items():
+            cls, c = _class_of(cfg, list(key), list(key))
+            objs.append((cls, c, its))
+    return objs, None
+
+
+def load_keras(path, *, source: str, provenance: dict | None = None, warnings: list[str] | None = None,
+               zipped: bool = False):
+    """Checkpoint (format 'keras' for a ``.keras`` zip, 'keras-h5' for an HDF5 file); see the module doc."""
+    import h5py
+
+    p = str(path)
+    prov = dict(provenance or {})
+    warnings = list(warnings or [])
+    cfg_json = None
+    if zipped:
+        if not is_keras_zip(p):
+            raise ParamstatError("not a Keras archive (no config.json + model.weights.h5)", path=p, hint=HINT)
+        with zipfile.ZipFile(p) as z:
+            for member, key in (("config.json", "cfg"), ("metadata.json", "meta")):
+                if member not in z.namelist():
+                    continue
+                try:
+                    obj = json.loads(z.read(member).decode("utf8"))
+                except (json.JSONDecodeError, UnicodeDecodeError):
+                    warnings.append(f"{member} in the archive is unreadable")
+                    continue
+                if key == "cfg":
+                    cfg_json = obj
+                elif isinstance(obj, dict) and "keras_version" in obj:
+                    prov["keras_version"] = str(obj["keras_version"])
+    src = _Source(p, "model.weights.h5" if zipped else None)
+    entries: list[Entry] = []
+    infos: list[RoleInfo] = []
+    transposed = 0
+    with src.open() as f:
+        layout = _layout(f)
+        if layout is None:
+            raise ParamstatError("not a Keras weights file (no layer_names, model_weights or layers/vars)",
+                                 path=p, hint="paramstat reads Keras HDF5 / .keras files and its own .h5")
+        if layout.startswith("legacy"):
+            cfg_json = _json_attr(f.attrs, "model_config")
+            for a in (f.attrs, f["model_weights"].attrs if layout == "legacy-model" else {}):
+                for k in ("keras_version", "backend"):
+                    if k in a and k not in prov:
+                        v = a[k]
+                        prov[k] = v.decode("utf8") if isinstance(v, bytes) else str(v)
+        prov["keras_layout"] = {"legacy-model": "legacy HDF5 full model", "legacy-weights": "legacy HDF5 weights",
+                                "keras3": "Keras 3 .keras" if zipped else "Keras 3 .weights.h5"}[layout]
+        if isinstance(cfg_json, dict):
+            prov["keras_model"] = {"class_name": cfg_json.get("class_name"),
+                                   "name": (cfg_json.get("config") or {}).get("name")
+                                   if isinstance(cfg_json.get("config"), dict) else None}
+        cfg = config_layers(cfg_json) if cfg_json else {}
+        try:
+            objs, note = _objects(f, layout, cfg)
+        except (KeyError, OSError, RuntimeError) as e:
+            raise ParamstatError(f"corrupt Keras HDF5 file ({str(e)[:120]})", path=p, hint=HINT) from e
+        if note:
+            warnings.append(note)
+        skipped = []
+        for cls, c, items in objs:
+            keep = []
+            for hpath, name, leaf in items:
+                ds = f.get(hpath)
+                if not isinstance(ds, h5py.Dataset) or ds.dtype.kind not in "fiub":
+                    skipped.append(hpath)
+                    continue
+                keep.append((hpath, name, leaf, tuple(int(s) for s in ds.shape), ds.dtype.name))
+            if not keep:
+                continue
+            per = _layer_infos(cls, c, [k[2] for k in keep], [k[3] for k in keep])
+            for (hpath, name, _leaf, _shape, dtype), (info, shown, fn) in zip(keep, per):
+                transposed += fn is not None
+                entries.append(Entry(hpath, tuple(shown), dtype, _reader(src, hpath, fn), name))
+                infos.append(info)
+        if skipped:
+            warnings.append(f"{len(skipped)} weight(s) listed but missing or not numeric: " + ", ".join(skipped[:5]))
+        n_opt, opt_name, opt_grp = _optimizer_state(f, layout)
+    if transposed:
+        warnings.append(LAYOUT_WARNING)
+    if n_opt:
+        warnings.append(f"optimizer state skipped (not weights): {n_opt} tensor(s) of "
+                        f"{opt_name or 'the optimizer'} under {opt_grp}/")
+    ck = build(entries, source=source, format="keras" if zipped else "keras-h5", provenance=prov,
+               warnings=warnings, path=p)
+    for r, info in zip(ck.records, infos):  # entry order is kept by build (no architecture order)
+        r.role, r.fan_in, r.fan_out, r.groups, r.module_type = (info.role, info.fan_in, info.fan_out,
+                                                                  info.groups, info.module_type)
+    return ck
