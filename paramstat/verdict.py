@@ -18,7 +18,7 @@ Verdict: ``trained`` if P >= thresholds.trained, ``untrained`` if P <= threshold
 Checkpoint (judge_checkpoint): over weight matrices, weighted by parameter count. ``trained`` when most
 decided parameters are trained; ``mixed`` when, in addition, some weight matrices are confidently untrained
 (P <= thresholds.mixed, or 'untrained' in a module whose bias is still exactly constant: no update ever
-reached it) — they and the small tensors of the same modules are listed — or when a trained
+reached it, or 'untrained' after the last trained matrix in network order: a reset head) — they and the small tensors of the same modules are listed — or when a trained
 minority holds >= 10% of the parameters in >= 2 matrices (a probe trained on a frozen random body);
 ``untrained`` otherwise.
 Norm layers exactly at 1/0 inside a trained net are reported per tensor (untrained) but do not make a
@@ -293,8 +293,11 @@ def judge_checkpoint(tensors: list[TensorVerdict], model: dict | None = None) ->
         # the same module is then decisive even above the 'mixed' threshold (e.g. an unused pooler)
         frozen = {_module(t.name) for t in judged if t.role == "bias" and t.verdict == "untrained"
                   and any(e.feature == "constant" for e in t.evidence)}
-        bad = [t for t in mats if t.score <= th.get("mixed", 0.1)
-               or (t.verdict == "untrained" and _module(t.name) in frozen)]
+        # the head is the usual victim (new classes, strict=False): an 'untrained' matrix after the last
+        # trained one in network order is decisive even above the 'mixed' threshold
+        last_tr = max((i for i, t in enumerate(mats) if t.verdict == "trained"), default=-1)
+        bad = [t for i, t in enumerate(mats) if t.score <= th.get("mixed", 0.1)
+               or (t.verdict == "untrained" and (_module(t.name) in frozen or i > last_tr))]
         if not bad:
             return "trained", score, []
     elif trained_w >= 0.1 * w.sum() and int(is_tr.sum()) >= 2:

