@@ -93,6 +93,9 @@ def load_model(path: str | None = None) -> dict:
     return json.loads(text)
 
 
+RULE_FEATURES = ("too_few_values", "no_spectrum", "two_values", "constant", "nonfinite")
+
+
 def _label(p: float, th: dict) -> str:
     if p >= th["trained"]:
         return "trained"
@@ -232,7 +235,7 @@ def judge_features(record, feats: Features, model: dict | None = None) -> Tensor
     elif g == "norm":
         p = 0.95 if n >= min_n.get("norm", 8) else 0.5
         ev.append(Evidence("norm_moved", 1.0, 2.9 if p > 0.5 else 0.0,
-                           "norm parameters differ from their constant 1/0 init" +
+                           "not constant: moved from a constant init (norm scale/shift 1/0, PReLU slope 0.25)" +
                            ("" if p > 0.5 else f" (only {n} values)")))
     else:
         gm = model["groups"][g]
@@ -248,7 +251,7 @@ def judge_features(record, feats: Features, model: dict | None = None) -> Tensor
                                f"a side of only {feats.notes['no_spectrum']} rows/columns: no spectrum, too thin to decide"))
             p = 0.5 + (p - 0.5) * 0.5
             tv.verdict = "undetermined"
-    ev.sort(key=lambda e: abs(e.contribution), reverse=True)
+    ev.sort(key=lambda e: (e.feature not in RULE_FEATURES, -abs(e.contribution)))  # a deciding rule first
     tv.evidence, tv.score = ev, float(p)
     if tv.verdict != "undetermined":
         tv.verdict = _label(p, th)

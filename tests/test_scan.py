@@ -207,9 +207,20 @@ def test_report_renders_details_and_mixed(stubbed):
     assert "MIXED" in text and "Never-trained tensors" in text
     assert "Conv weight" in text and "FC bias" in text and "16-22" in text and "undet." in text
     assert "bn1.num_batches_tracked" in text and "excess kurtosis 3.0" in text
+    assert "top evidence" in text and "↳" not in text
     con2 = Console(record=True, width=200)
     render(res, con2, details=False)
     assert "bn1.num_batches_tracked" not in con2.export_text()
+    # an 80-column terminal: no role column, the evidence on its own line, no line wider than the console,
+    # and every tensor name and verdict word whole on one line
+    con3 = Console(record=True, width=80)
+    render(res, con3, details=True)
+    lines = con3.export_text().splitlines()
+    assert max(len(x) for x in lines) <= 80
+    assert any("name / top evidence" in x for x in lines) and not any("┃ role" in x for x in lines)
+    assert any("↳ fc.weight: excess kurtosis 3.0" in x for x in lines)
+    for t in res.tensors:
+        assert any(f" {t.name} " in x and f" {t.verdict} " in x for x in lines), t.name
 
 
 def test_empty_checkpoint_is_a_user_error(stubbed):

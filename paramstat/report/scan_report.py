@@ -64,15 +64,31 @@ def _evidence_text(tv, n: int = 1) -> str:
     return "; ".join(e.text for e in tv.evidence[:n]) if tv.evidence else ""
 
 
-def tensor_table(tensors, title: str, n_evidence: int = 1) -> Table:
+NARROW = 110  # below this console width the evidence goes on its own line under each tensor
+
+
+def tensor_table(tensors, title: str, n_evidence: int = 1, width: int | None = None) -> Table:
+    """One row per tensor; on a console narrower than NARROW columns, no role column and the evidence on a
+    second, dimmed line under the name, so names and evidence keep most of the width."""
     tab = Table(title=title, title_justify="left", header_style="bold")
-    for col, kw in (("#", {"justify": "right"}), ("name", {"overflow": "fold"}), ("role", {}), ("shape", {}),
-                    ("verdict", {}), ("score", {"justify": "right"}), ("top evidence", {"overflow": "fold"})):
+    narrow = width is not None and width < NARROW
+    cols = [("#", {"justify": "right", "no_wrap": True}),
+            ("name / top evidence" if narrow else "name", {"overflow": "fold", "ratio": 1 if narrow else 2}),
+            ("role", {"no_wrap": True}), ("shape", {"no_wrap": True}), ("verdict", {"no_wrap": True}),
+            ("score", {"justify": "right", "no_wrap": True}), ("top evidence", {"overflow": "fold", "ratio": 3})]
+    if narrow:
+        cols = [c for c in cols if c[0] not in ("role", "top evidence")]
+    for col, kw in cols:
         tab.add_column(col, **kw)
     for tv in tensors:
-        tab.add_row(str(tv.depth), tv.name, tv.role, _shape(tv.shape),
-                    Text(tv.verdict, style=STYLE.get(tv.verdict, "")), _f(tv.score),
-                    _evidence_text(tv, n_evidence))
+        verdict = Text(tv.verdict, style=STYLE.get(tv.verdict, ""))
+        ev = _evidence_text(tv, n_evidence)
+        if narrow:
+            tab.add_row(str(tv.depth), tv.name, _shape(tv.shape), verdict, _f(tv.score))
+            if ev:
+                tab.add_row("", Text("↳ " + ev, style="dim"), "", "", "")
+        else:
+            tab.add_row(str(tv.depth), tv.name, tv.role, _shape(tv.shape), verdict, _f(tv.score), ev)
     return tab
 
 
@@ -103,9 +119,10 @@ def render(result: ScanResult, console: Console | None = None, details: bool = F
         by_name = {t.name: t for t in result.tensors}
         deciding = [by_name[n] for n in result.untrained if n in by_name]
         console.print(tensor_table(deciding, f"Never-trained tensors that make the checkpoint '{result.verdict}'",
-                                   n_evidence=2))
+                                   n_evidence=2, width=console.width))
     if details:
-        console.print(tensor_table(result.tensors, "Every tensor (network order)", n_evidence=1))
+        console.print(tensor_table(result.tensors, "Every tensor (network order)", n_evidence=1,
+                                   width=console.width))
     hist = dtype_history(result)
     if hist:
         console.print("[cyan]dtype history:[/] " + "; ".join(hist))
