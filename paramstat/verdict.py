@@ -21,6 +21,7 @@ decided parameters are trained; ``mixed`` when, in addition, some weight matrice
 reached it, or 'untrained' after the last trained matrix in network order: a reset head) — they and the small tensors of the same modules are listed — or when a trained
 minority holds >= 10% of the parameters in >= 2 matrices (a probe trained on a frozen random body);
 ``untrained`` otherwise.
+``undetermined`` when no tensor at all could be decided (only tiny or too-thin tensors).
 Norm layers exactly at 1/0 inside a trained net are reported per tensor (untrained) but do not make a
 checkpoint ``mixed`` by themselves: a frozen affine norm, or one whose output is cancelled, legitimately
 stays at its init.
@@ -275,14 +276,19 @@ def judge_checkpoint(tensors: list[TensorVerdict], model: dict | None = None) ->
     Weighted by parameter count over the weight matrices ('matrix' group; all analysed tensors when
     there are none). ``trained`` when most decided parameters are trained and no matrix has
     P <= thresholds.mixed (nor is 'untrained' beside a bias still exactly constant); ``mixed`` when such
-    matrices exist, or when a trained minority holds >= 10% of the parameters in >= 2 matrices;
-    ``untrained`` otherwise."""
+    matrices exist (or 'untrained' ones after the last trained matrix), or when a trained minority holds
+    >= 10% of the parameters in >= 2 matrices; ``undetermined`` when no tensor was decided; ``untrained``
+    otherwise."""
     model = model or load_model()
     th = model["thresholds"]
     judged = [t for t in tensors if t.verdict != "skipped" and t.score is not None]
     mats = [t for t in judged if t.group == "matrix"] or [t for t in judged if t.role != "running_stat"] or judged
     if not mats:
-        return "untrained", 0.5, []
+        return "undetermined", 0.5, []
+    if not any(t.verdict in ("trained", "untrained") for t in judged):
+        # nothing could be decided (tiny or too-thin tensors only): no confident guess
+        w0 = np.array([t.numel for t in mats], dtype=np.float64)
+        return "undetermined", float((w0 * np.array([t.score for t in mats])).sum() / w0.sum()), []
     w = np.array([t.numel for t in mats], dtype=np.float64)
     s = np.array([t.score for t in mats], dtype=np.float64)
     score = float((w * s).sum() / w.sum())

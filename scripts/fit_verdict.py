@@ -333,7 +333,7 @@ def write_doc(oof: pd.DataFrame, ck: pd.DataFrame, model: dict, checks: dict, n_
           "whose module's bias is still exactly constant (no update ever reached it), or `untrained` matrices after "
           "the last trained one in network order (a reset head; they and the small tensors "
           "of the same modules are listed), or when a minority of >= 10% of the parameters in >= 2 matrices is "
-          "trained; `untrained` otherwise. Norm layers at exactly 1/0 inside a trained net are reported per tensor "
+          "trained; `undetermined` when no tensor at all could be decided; `untrained` otherwise. Norm layers at exactly 1/0 inside a trained net are reported per tensor "
           "but do not make a checkpoint `mixed` on their own (a frozen affine norm legitimately stays at init).", "",
           "## The zoo", "",
           f"{n_ckpt} checkpoints (`datasets/zoo/manifest.json`, built by `scripts/build_zoo.py`), "
@@ -364,7 +364,8 @@ def write_doc(oof: pd.DataFrame, ck: pd.DataFrame, model: dict, checks: dict, n_
         a, c = acc_line(d)
         L.append(f"| {fam} | {len(d)} | {a:.3f} | {c:.3f} |")
     ckl = ck[ck["truth"].notna()]
-    ct = pd.crosstab(ckl["truth"], ckl["verdict"]).reindex(columns=["trained", "untrained", "mixed"], fill_value=0)
+    cols = ["trained", "untrained", "mixed"] + (["undetermined"] if (ckl["verdict"] == "undetermined").any() else [])
+    ct = pd.crosstab(ckl["truth"], ckl["verdict"]).reindex(columns=cols, fill_value=0)
     L += ["", "Checkpoint level (held-out scores through `judge_checkpoint`):", "", md_table(ct), "",
           f"Checkpoint accuracy: **{(ckl['truth'] == ckl['verdict']).mean():.3f}** ({len(ckl)} checkpoints). "
           "For the `mixed` ones, the listed tensors that were truly untrained: "

@@ -315,3 +315,32 @@ def test_constant_bias_corroborates_untrained_matrix():
     bias.evidence = [Evidence("constant", 0.0, -4.0, "all 40 values exactly 0")]
     v, _, names = judge_checkpoint([pool, bias] + tr)
     assert v == "mixed" and names == ["pooler.weight", "pooler.bias"]
+
+
+def test_checkpoint_with_nothing_decided_is_undetermined():
+    """Only tensors too small or too thin to judge: no confident checkpoint guess either way."""
+    ts = [_tv("a.weight", "matrix", 300, "undetermined", 0.62), _tv("a.bias", "vector", 3, "undetermined", 0.5, "bias"),
+          _tv("b.weight", "matrix", 100, "undetermined", 0.3)]
+    v, s, names = judge_checkpoint(ts)
+    assert v == "undetermined" and names == []
+    assert s == pytest.approx((300 * 0.62 + 100 * 0.3) / 400)
+    assert judge_checkpoint(ts[:1] + [_tv("c.weight", "matrix", 5000, "trained", 0.9)])[0] == "trained"
+
+
+def test_scan_notes_explain_undecisive_untrained_tensors():
+    from paramstat.report.scan_report import undecisive_notes
+    from paramstat.scan import ScanResult
+
+    tr = [_tv(f"l{i}.weight", "matrix", 1000, "trained", 0.99) for i in range(5)]
+    weak = _tv("stem.weight", "matrix", 1000, "untrained", 0.1)
+    bn = _tv("bn.weight", "norm", 16, "untrained", 0.02, "norm_weight")
+    ts = [weak, bn] + tr
+    v, s, names = judge_checkpoint(ts)
+    assert v == "trained" and names == []
+    import dataclasses
+
+    fields = {f.name for f in dataclasses.fields(ScanResult)}
+    kw = {k: None for k in fields}
+    kw.update(source="x", format="test", verdict=v, score=s, untrained=names, tensors=ts)
+    notes = undecisive_notes(ScanResult(**kw))
+    assert len(notes) == 2 and "stem.weight" in notes[0] and "bn.weight" in notes[1]

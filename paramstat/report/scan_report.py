@@ -92,6 +92,31 @@ def tensor_table(tensors, title: str, n_evidence: int = 1, width: int | None = N
     return tab
 
 
+def _names(ts, k: int = 3) -> str:
+    more = f" … (+{len(ts) - k})" if len(ts) > k else ""
+    return ", ".join(t.name for t in ts[:k]) + more
+
+
+def undecisive_notes(result: ScanResult) -> list[str]:
+    """Why tensors called 'untrained' did not make the checkpoint 'mixed', and when nothing was decided."""
+    listed = set(result.untrained)
+    un = [t for t in result.tensors if t.verdict == "untrained" and t.name not in listed]
+    const = [t for t in un if t.group in ("norm", "running_stat")]
+    weak = [t for t in un if t.group not in ("norm", "running_stat")]
+    out = []
+    if weak and result.verdict != "untrained":
+        out.append(f"{len(weak)} tensor(s) called untrained but not decisive for the checkpoint ({_names(weak)}): "
+                   "P(trained) above the 0.05 'mixed' cutoff, not after the last trained layer and no constant bias "
+                   "beside them — a layer that barely moved in training looks the same")
+    if const and result.verdict != "untrained":
+        out.append(f"{len(const)} norm / running-stat tensor(s) still at their constant init ({_names(const)}): "
+                   "reported, not decisive (a frozen affine norm legitimately stays at 1/0)")
+    judged = [t for t in result.tensors if t.verdict in ("trained", "untrained", "undetermined")]
+    if judged and not any(t.verdict in ("trained", "untrained") for t in judged):
+        out.append("no tensor could be decided (too few values, or matrices too thin for a spectrum)")
+    return out
+
+
 def dtype_history(result: ScanResult) -> list[str]:
     """Float32/64 tensors whose lowest fraction bits are all constant: values that went through a shorter
     float (bf16 keeps 7 fraction bits: 16 low bits zero in fp32; fp16 keeps 10: 13 low bits zero)."""
@@ -120,6 +145,8 @@ def render(result: ScanResult, console: Console | None = None, details: bool = F
         deciding = [by_name[n] for n in result.untrained if n in by_name]
         console.print(tensor_table(deciding, f"Never-trained tensors that make the checkpoint '{result.verdict}'",
                                    n_evidence=2, width=console.width))
+    for line in undecisive_notes(result):
+        console.print(f"[dim]note:[/] {line}")
     if details:
         console.print(tensor_table(result.tensors, "Every tensor (network order)", n_evidence=1,
                                    width=console.width))
