@@ -30,7 +30,19 @@ def _save(fig, path: Path, force: bool) -> Path:
 
 
 def _short(name: str, n: int = 38) -> str:
-    return name if len(name) <= n else "…" + name[-(n - 1):]
+    """Elide the middle: both the prefix (which branch / block) and the leaf name stay readable."""
+    if len(name) <= n:
+        return name
+    head = (n - 1) // 3
+    return name[:head] + "…" + name[-(n - 1 - head):]
+
+
+def _view_range(values: np.ndarray, lo: float, hi: float) -> tuple[float, float]:
+    """The 0.1-99.9 percentile range padded by 25% (within [lo, hi]): a few outliers must not squeeze the bulk
+    of a heavy-tailed tensor into one bin."""
+    a, b = np.percentile(values, [0.1, 99.9])
+    pad = 0.25 * (b - a) if b > a else 1e-12
+    return max(lo, float(a - pad)), min(hi, float(b + pad))
 
 
 def histograms(pd: PlotData, path: Path, force: bool = False) -> Path | None:
@@ -42,11 +54,19 @@ def histograms(pd: PlotData, path: Path, force: bool = False) -> Path | None:
     rows = math.ceil(k / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.8 * rows), squeeze=False)
     for ax, h in zip(axes.ravel(), pd.hists):
-        lo, hi = h.curves[0][1][0], h.curves[0][1][-1]
-        ax.hist(h.values, bins=120, range=(lo, hi), density=True, color="#c6dbef", edgecolor="none",
-                label=f"values (n={h.n:,})")
+        lo, hi = _view_range(np.asarray(h.values), h.curves[0][1][0], h.curves[0][1][-1])
+        vals = np.asarray(h.values)
+        inside = (vals >= lo) & (vals <= hi)
+        n_out = int(vals.size - inside.sum())
+        # density over ALL values (not only those shown), so the bars and the fitted pdfs share one scale
+        bw = (hi - lo) / 120
+        ax.hist(vals[inside], bins=120, range=(lo, hi), weights=np.full(int(inside.sum()), 1.0 / (vals.size * bw)),
+                color="#c6dbef", edgecolor="none",
+                label=f"values (n={h.n:,})" + (f"; {n_out:,} of the plotted sample off-axis" if n_out else ""))
         for (label, x, y), ls in zip(h.curves, ("-", "--", ":")):
-            ax.plot(x, y, ls, lw=1.6, label=label)
+            keep = (x >= lo) & (x <= hi)
+            ax.plot(x[keep], y[keep], ls, lw=1.6, label=label)
+        ax.set_xlim(lo, hi)
         score = "—" if h.score is None else f"{h.score:.2f}"
         ax.set_title(f"{_short(h.name)}\n{h.verdict} (P(trained)={score})", fontsize=9,
                      color=COLORS.get(h.verdict, "k"))
@@ -128,15 +148,15 @@ def scores(pd: PlotData, path: Path, force: bool = False) -> Path | None:
             ax.scatter(x[m], pd.scores[m], s=16, color=COLORS[v], label=f"{v} ({int(m.sum())})", zorder=3)
     ax.plot(x, pd.scores, "-", color="#bbbbbb", lw=0.7, zorder=1)
     ax.axhline(0.5, color="k", ls=":", lw=0.8)
-    low = [i for i in range(n) if pd.verdicts[i] in ("untrained", "undetermined")]
-    if 0 < len(low) <= 12 and len(low) < n / 2:       # name the few tensors that stand out
+    step = max(1, math.ceil(n / 40))
+    low = [i for i in range(n) if pd.verdicts[i] in ("untrained", "undetermined") and i % step]
+    if 0 < len(low) <= 12 and len(low) < n / 2:       # name the few that stand out and have no tick label
         for i in low:
             ax.annotate(_short(pd.score_names[i], 32), (i, pd.scores[i]), xytext=(4, 6),
                         textcoords="offset points", fontsize=6, rotation=30, color=COLORS[pd.verdicts[i]])
     ax.set_ylim(-0.03, 1.03)
     ax.set_xlabel("tensor index in network order")
     ax.set_ylabel("P(trained)")
-    step = max(1, math.ceil(n / 40))
     ax.set_xticks(x[::step])
     ax.set_xticklabels([_short(pd.score_names[i], 30) for i in x[::step]], rotation=75, fontsize=6, ha="right")
     ax.legend(fontsize=8, loc="best")
