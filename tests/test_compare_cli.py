@@ -27,7 +27,9 @@ def test_json_stdout(pair, capsys):
     pa, pb, a, b = pair
     assert main(["compare", pa, pb, "--json", "-", "--no-progress"]) == 0
     out = json.loads(capsys.readouterr().out)  # nothing but JSON on stdout
-    assert out["relation"] == "fine-tuned"
+    # only l2.weight moved; l1.weight (512 of the 768 parameters) kept A's values: a partial edit
+    assert out["relation"] == "modified" and out["relation_matched"] == "fine-tuned"
+    assert out["relation_detail"].startswith("1 of 2 parameter tensors changed (fine-tuned 1)")
     t = {x["name"]: x for x in out["tensors"]}
     want = float(torch.norm(b["l2.weight"] - a["l2.weight"]) / torch.norm(a["l2.weight"]))
     assert t["l2.weight"]["rel_change"] == pytest.approx(want, rel=1e-6)

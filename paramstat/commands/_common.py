@@ -3,12 +3,46 @@ from __future__ import annotations
 
 import argparse
 
+from ..formats import SOURCE_HELP
+
 
 def add_source_arguments(p: argparse.ArgumentParser, name: str = "source", nargs=None) -> None:
-    p.add_argument(name, nargs=nargs, metavar=name.upper(),
-                   help="timm model name, checkpoint file (.safetensors .pt .pth .bin .th .ckpt .npz .h5), "
-                        "Hugging Face model folder, or sharded safetensors index")
+    p.add_argument(name, nargs=nargs, metavar=name.upper(), help=SOURCE_HELP)
     add_load_options(p)
+
+
+def check_outputs(force: bool, *paths) -> None:
+    """Refuse existing outputs (unless ``force``) before any work is done; None and '-' (stdout) are
+    skipped, special files such as /dev/null pass (atomic.check_writable)."""
+    from ..atomic import check_writable
+
+    for path in paths:
+        if path is not None and str(path) != "-":
+            check_writable(path, force)
+
+
+def plot_dir(path: str, force: bool, names, create: bool = False) -> None:
+    """A --plots folder: refused when it is a file or when one of ``names`` exists in it and not ``force``;
+    with ``create`` made when missing (with its parents), as scan and compare do."""
+    from pathlib import Path
+
+    from ..errors import ParamstatError
+
+    d = Path(path)
+    if d.exists() and not d.is_dir():
+        raise ParamstatError("--plots needs a folder, this is a file", path=str(d))
+    check_outputs(force, *(d / n for n in names if (d / n).exists()))
+    if create:
+        d.mkdir(parents=True, exist_ok=True)
+
+
+def default_profile(profile: str | None) -> tuple[str, str]:
+    """(profile argument, words for the output): ``None`` means the packaged default profile."""
+    if profile not in (None, "default"):
+        return profile, profile
+    from ..init.profile import default_profile_path
+
+    return "default", f"default (packaged: {default_profile_path()})"
 
 
 def add_load_options(p: argparse.ArgumentParser) -> None:

@@ -3,14 +3,18 @@ from __future__ import annotations
 
 HELP = "diff two checkpoints tensor by tensor: relative change, cosine, distributions, bits, relation label"
 DESCRIPTION = (
-    "Compare checkpoint B with checkpoint A tensor by tensor (matched by name) and label each tensor and "
-    "the pair: identical, bit-identical up to dtype cast, fine-tuned, retrained, independent. A and B are "
+    "Compare checkpoint B with checkpoint A tensor by tensor (matched by name; names that differ by a prefix "
+    "or, unless --by-name, left-over tensors whose shapes agree in order are paired too) and label each tensor "
+    "and the pair: identical, bit-identical up to dtype cast, fine-tuned, retrained, independent; a pair "
+    "can also be modified (a few tensors changed), different architectures or too little in common. A and B are "
     "timm names (--fresh for their own init; --seed-a/--seed-b), weight files, folders or .h5 files. "
     "Both are streamed one tensor at a time. Thresholds: docs/COMPARE.md.")
 
 
 def add_arguments(p) -> None:
-    p.add_argument("a", metavar="A", help="reference checkpoint (timm name, file, folder, .h5)")
+    from ..formats import SOURCE_HELP
+
+    p.add_argument("a", metavar="A", help="reference checkpoint: " + SOURCE_HELP)
     p.add_argument("b", metavar="B", help="checkpoint compared with A")
     p.add_argument("--fresh", action="store_true", help="timm names on both sides: build with their own init")
     p.add_argument("--fresh-a", action="store_true", help="timm name A: fresh init (B stays as given)")
@@ -19,6 +23,8 @@ def add_arguments(p) -> None:
     p.add_argument("--seed-b", type=int, default=0, help="seed of a fresh B (default 0)")
     p.add_argument("--model", metavar="NAME", default=None,
                    help="timm architecture that gives layer roles to weight files on both sides")
+    p.add_argument("--by-name", action="store_true",
+                   help="match tensors by name only: never pair left-over tensors by position and shape")
     p.add_argument("--trust-pickle", action="store_true",
                    help="allow pickles that need arbitrary code (runs code from the file: only files you trust)")
     p.add_argument("--json", metavar="PATH", default=None,
@@ -35,7 +41,7 @@ def add_arguments(p) -> None:
                         "weight tensors, all = every changed weight tensor (slow: ~1 s each), none")
     p.add_argument("--deep-top", type=int, default=8, metavar="N",
                    help="tensors for --deep auto (default 8)")
-    p.add_argument("--force", action="store_true", help="overwrite existing plot files")
+    p.add_argument("--force", action="store_true", help="overwrite existing outputs (--json file, plot files)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -52,26 +58,21 @@ def run(args) -> int:
         raise ParamstatError(f"--top must be >= 0 (got {args.top})")
     if args.subsample < 100:
         raise ParamstatError(f"--subsample must be at least 100 (got {args.subsample})")
-    if args.plots:
-        from pathlib import Path
+    from ._common import check_outputs, plot_dir
 
-        d = Path(args.plots)
-        if d.exists() and not d.is_dir():
-            raise ParamstatError("--plots must be a folder", path=str(d))
-        if not args.force:
-            for f in ("rel_change.png", "histograms.png"):
-                if (d / f).exists():
-                    raise ParamstatError("output exists", path=str(d / f), hint="pass --force to overwrite it")
+    check_outputs(args.force, args.json)        # before the work, not after it
+    if args.plots:
+        plot_dir(args.plots, args.force, ("rel_change.png", "histograms.png"))
     from ..compare import compare
 
     fa, fb = _fresh_flags(args)
     res = compare(args.a, args.b, fresh_a=fa, fresh_b=fb, seed_a=args.seed_a, seed_b=args.seed_b,
-                  model=args.model, trust_pickle=args.trust_pickle, progress=not args.no_progress,
+                  model=args.model, trust_pickle=args.trust_pickle, by_name=args.by_name, progress=not args.no_progress,
                   subsample=args.subsample, deep=args.deep, deep_top=args.deep_top)
     if args.json is not None:
         from ..report.jsonout import write_json
 
-        write_json(res.to_dict(), args.json)
+        write_json(res.to_dict(), args.json, force=args.force)
     if args.json != "-":
         from ..report.compare_report import render
 

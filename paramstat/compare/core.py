@@ -18,7 +18,7 @@ from .align import align
 from .casts import cast_relation
 from .inputs import to_checkpoint
 from .kernel import pair_sums
-from .relation import CAST, CHANGED, IDENTICAL, pair_relation, tensor_relation
+from .relation import CAST, CHANGED, IDENTICAL, Voter, pair_verdict, tensor_relation
 
 
 @dataclass
@@ -79,6 +79,7 @@ class TensorDiff:
     bits_never_set_a: int = 0      # mask of stored bits zero in every element (dtype history)
     bits_never_set_b: int = 0
     hist: dict | None = field(default=None, repr=False)
+    name_b: str | None = None      # B's name when it differs from A's (prefix swapped, paired by position)
 
     @property
     def d_mean(self) -> float:
@@ -135,6 +136,10 @@ class CompareResult:
     elapsed_s: float
     options: CompareOptions
     warnings: list[str] = field(default_factory=list)
+    relation_detail: str = ""      # why the pair got its label (partial edit counts, coverage, shapes)
+    relation_matched: str | None = None  # what the changed/matched tensors alone say (pair_relation)
+    prefix_swapped: list[dict] = field(default_factory=list)  # [{'a', 'b', 'tensors'}]: prefix of A = prefix of B
+    paired_by_position: int = 0    # pairs matched by position and shape (names differ; off with by_name)
 
     @property
     def complete(self) -> bool:
@@ -155,11 +160,13 @@ class CompareResult:
     def to_dict(self, hist: bool = False) -> dict:
         return {
             "source_a": self.source_a, "source_b": self.source_b, "relation": self.relation,
+            "relation_detail": self.relation_detail, "relation_matched": self.relation_matched,
             "relation_covers_all": self.complete, "counts": self.counts(), "params_a": self.params_a, "params_b": self.params_b,
             "params_compared": self.params_compared, "elapsed_s": self.elapsed_s,
             "only_in_a": self.only_in_a, "only_in_b": self.only_in_b, "shape_mismatch": self.shape_mismatch,
             "unchanged_while_others_moved": self.unchanged_while_others_moved, "non_float": self.non_float,
-            "prefix_removed": self.prefix_removed, "options": asdict(self.options), "warnings": self.warnings,
+            "prefix_removed": self.prefix_removed, "prefix_swapped": self.prefix_swapped,
+            "paired_by_position": self.paired_by_position, "options": asdict(self.options), "warnings": self.warnings,
             "tensors": [t.to_dict(hist=hist) for t in self.tensors],
         }
 
@@ -292,13 +299,14 @@ def _deep_selection(diffs: list[tuple[TensorDiff, TensorRecord, TensorRecord]], 
 # ------------------------------------------------------------------------------------------ entry
 def compare(a, b, *, fresh: bool = False, fresh_a: bool | None = None, fresh_b: bool | None = None,
             seed_a: int = 0, seed_b: int = 0, model: str | None = None, trust_pickle: bool = False,
-            options: CompareOptions | None = None, progress: bool = True, **option_overrides) -> CompareResult:
+            by_name: bool = False, options: CompareOptions | None = None, progress: bool = True, **option_overrides) -> CompareResult:
     """Diff checkpoint B against checkpoint A, tensor by tensor (see the module and docs/COMPARE.md).
 
     ``a``/``b``: a Checkpoint, an nn.Module, a state dict, or anything ``paramstat.sources.load`` takes
     (timm name, file, folder, .h5). ``fresh`` applies to both sides unless ``fresh_a``/``fresh_b`` say
     otherwise; ``seed_a``/``seed_b`` seed fresh inits; ``model`` (timm name) gives roles to weight files on
-    both sides; ``trust_pickle`` as in load(). Keyword overrides set CompareOptions fields.
+    both sides; ``trust_pickle`` as in load(); ``by_name``: never pair tensors by position and shape
+    (paramstat.compare.align). Keyword overrides set CompareOptions fields.
     """
     from ..report.progress import track
 
@@ -311,7 +319,7 @@ def compare(a, b, *, fresh: bool = False, fresh_a: bool | None = None, fresh_b: 
     kw = {"trust_pickle": trust_pickle, **({"model": model} if model else {})}
     ca: Checkpoint = to_checkpoint(a, fresh=fresh if fresh_a is None else fresh_a, seed=seed_a, **kw)
     cb: Checkpoint = to_checkpoint(b, fresh=fresh if fresh_b is None else fresh_b, seed=seed_b, **kw)
-    al = align(ca, cb)
+    al = align(ca, cb, by_name=by_name)
     float_pairs = [(x, y) for x, y in al.pairs if x.analysable and y.analysable]
     non_float = []
     for x, y in al.pairs:
@@ -322,26 +330,55 @@ def compare(a, b, *, fresh: bool = False, fresh_a: bool | None = None, fresh_b: 
     diffs: list[tuple[TensorDiff, TensorRecord, TensorRecord]] = []
     total = sum(x.numel for x, _ in float_pairs)
     for x, y in track(float_pairs, total=len(float_pairs), description="comparing", enabled=progress):
-        diffs.append((diff_pair(x, y, opts), x, y))
+        d = diff_pair(x, y, opts)
+        d.name_b = y.name if y.name != x.name else None
+        diffs.append((d, x, y))
     # running statistics follow the data, not the optimizer: they vote only when nothing else is there
-    labels = [(d.relation, d.numel) for d, x, _ in diffs if x.role != "running_stat"]
-    relation = pair_relation(labels or [(d.relation, d.numel) for d, _, _ in diffs])
-    for d, _, _ in diffs:  # constant-side tensors that moved take the pair's label
+    voting = [d for d, x, _ in diffs if x.role != "running_stat"] or [d for d, _, _ in diffs]
+    verdict = pair_verdict([Voter(d.relation, d.numel, bool(d.std_a > 0)) for d in voting],
+                           n_pairs=len(float_pairs), n_shape_mismatch=len(al.shape_mismatch),
+                           params_compared=sum(d.numel for d in voting),
+                           params_smaller=min(ca.n_params, cb.n_params))
+    relation = verdict.relation
+    for d, _, _ in diffs:  # constant-side tensors that moved take the label of the tensors that changed
         if d.relation is None:
-            d.relation = relation if relation in CHANGED else None
+            d.relation = verdict.vote if verdict.vote in CHANGED else None
     deep = _deep_selection(diffs, opts)
     for d, x, y in track(deep, total=len(deep), description="fits and spectra", enabled=progress):
         deep_stats(d, x, y, opts)
     moved_any = any(d.relation not in (IDENTICAL, CAST) for d, _, _ in diffs)
     unchanged = [d.name for d, _, _ in diffs if d.equal and moved_any]
     warnings = list(dict.fromkeys(ca.warnings + cb.warnings))
+    warnings += _alignment_warnings(al, by_name)
     if al.pairs and not float_pairs:
         warnings.append("no floating-point tensor in common")
-    if not al.pairs:
-        warnings.append("the two checkpoints have no tensor name in common")
     return CompareResult(
         source_a=ca.source, source_b=cb.source, relation=relation, tensors=[d for d, _, _ in diffs],
         only_in_a=al.only_in_a, only_in_b=al.only_in_b, shape_mismatch=al.shape_mismatch,
         unchanged_while_others_moved=unchanged, non_float=non_float, prefix_removed=al.prefix_removed,
         params_a=ca.n_params, params_b=cb.n_params, params_compared=total,
-        elapsed_s=time.perf_counter() - t0, options=opts, warnings=warnings)
+        elapsed_s=time.perf_counter() - t0, options=opts, warnings=warnings,
+        relation_detail=verdict.detail, relation_matched=verdict.vote, prefix_swapped=al.prefix_swapped,
+        paired_by_position=al.by_position)
+
+
+def _alignment_warnings(al, by_name: bool) -> list[str]:
+    """What the matching did beyond equal names, and why nothing matched when nothing did."""
+    out = []
+    if al.prefix_swapped:
+        n = sum(x["tensors"] for x in al.prefix_swapped)
+        def q(p: str) -> str:
+            return f"'{p}'" if p else "(no prefix)"
+
+        out.append(f"names differ: {n} tensors paired by prefix: " + ", ".join(
+            f"A {q(x['a'])} = B {q(x['b'])} ({x['tensors']})" for x in al.prefix_swapped))
+    if al.by_position:
+        out.append(f"names differ: {al.by_position} tensors paired by position and shape (--by-name: by name only)")
+    if not al.pairs and al.shape_mismatch:
+        m = al.shape_mismatch[0]
+        out.append(f"{len(al.shape_mismatch)} tensor name(s) in common, every one with another shape (e.g. "
+                   f"{m['name']} {m['shape_a']} vs {m['shape_b']}): different architectures")
+    elif not al.pairs:
+        out.append("the two checkpoints have no tensor name in common"
+                   + ("" if by_name else " and their tensors do not line up by position and shape"))
+    return out

@@ -5,6 +5,7 @@ or 'mlp:784,256,10' (nn.Sequential of Linear layers with ReLU between them; keys
 """
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -134,21 +135,36 @@ def scan_summary(model) -> dict:
     except Exception as err:  # noqa: BLE001
         return {"available": False, "error": f"scan failed ({type(err).__name__}: {err})"}
     by_role: dict[str, Counter] = {}
-    why: dict[str, Counter] = {}
+    why: dict[str, dict[str, list[str]]] = {}
     for t in res.tensors:
         by_role.setdefault(t.role, Counter())[t.verdict] += 1
         ev = getattr(t, "evidence", None) or []
         if ev and t.verdict in ("trained", "untrained"):
             text = ev[0].text
-            why.setdefault(t.role, Counter())[f"{t.verdict}: {_generic(text)}"] += 1
+            why.setdefault(t.role, {}).setdefault(f"{t.verdict}: {_NUM.sub('#', text)}", []).append(
+                f"{t.verdict}: {text}")
     return {"available": True, "verdict": res.verdict, "score": res.score, "counts": res.counts(),
             "by_role": {r: dict(c) for r, c in by_role.items()},
             "untrained": list(res.untrained)[:10],
-            "why": {r: [f"{n}x {w}" for w, n in c.most_common(2)] for r, c in why.items()}}
+            "why": {r: [f"{len(v)}x {_merge(v)}" for v in sorted(g.values(), key=len, reverse=True)[:2]]
+                    for r, g in why.items()}}
 
 
-def _generic(text: str) -> str:
-    """Evidence text with its numbers masked, so that equal reasons group together."""
-    import re
+_NUM = re.compile(r"[-+]?\d[\d,]*\.?\d*(?:e[-+]?\d+)?")
 
-    return re.sub(r"[-+]?\d[\d,]*\.?\d*(e[-+]?\d+)?", "#", text)
+
+def _merge(texts: list[str]) -> str:
+    """Evidence texts that differ only in their numbers (grouped on the text with numbers masked) as one
+    line: each number as written when the group agrees on it, else its range 'min..max'."""
+    slots = [_NUM.findall(t) for t in texts]
+    parts = _NUM.split(texts[0])
+    out = [parts[0]]
+    for i, rest in enumerate(parts[1:]):
+        vals = [s[i] for s in slots]
+        if len(set(vals)) == 1:
+            out.append(vals[0])
+        else:
+            nums = sorted(vals, key=lambda v: float(v.replace(",", "")))
+            out.append(f"{nums[0]}..{nums[-1]}")
+        out.append(rest)
+    return "".join(out)

@@ -1,14 +1,22 @@
-"""Which parameters of a module an init touches, and in what role.
+"""Which parameters of a module an init touches, and in what role; the same fine roles for the records
+of a stored checkpoint (what `paramstat fit` fits).
 
-One walk over ``named_modules`` that yields `Slot`s: a view of one weight (or one q/k/v chunk of a
-fused projection) with its fine role, fans, kernel size and relative depth. Classic inits, LSUV and
-native sampling all iterate these slots, so the three agree on what is "a layer".
+The role decision is paramstat.sources.roles' (`role_from_module` for a live module, the readers'
+roles for a stored checkpoint: Keras / ONNX / TorchScript / torch layouts, fans and groups); this module
+only refines it (`fine_roles`). For a live module one walk over ``named_modules`` yields `Slot`s: a view of
+one weight (or one q/k/v chunk of a fused projection) with its fine role, fans, kernel size and relative
+depth. Classic inits, LSUV and native sampling all iterate these slots, so the three agree on what is
+"a layer"; `checkpoint_entries` gives a stored checkpoint's tensors with the same fine roles and fans.
 
 Fine roles (a refinement of paramstat.record.ROLES): 'conv' (k>1, not depthwise), 'dwconv'
 (groups == in_channels > 1), 'pwconv' (1x1, groups 1), 'linear', 'attn_q', 'attn_k', 'attn_v',
-'attn_proj' (attention projections, from the module type or names), 'embedding', 'positional',
-'bn_weight', 'bn_bias' (BatchNorm: has running stats), 'norm_weight', 'norm_bias' (LayerNorm, GroupNorm,
-RMSNorm ...), 'bias'.
+'attn_proj' (attention projections: a linear role refined by its module name; fused q/k/v split in
+three), 'embedding', 'positional', 'bn_weight', 'bn_bias' (BatchNorm: the module type, or running stats
+beside it), 'norm_weight', 'norm_bias' (LayerNorm, GroupNorm, RMSNorm ...), 'bias', 'other'.
+Fans: fan_in as torch, fan_out per group (out * k*k / groups, timm's goog convention); a bias carries
+its layer's fan_in, fan_out = its length and its weight's kernel; norm parameters their length.
+Recurrent layers (nn.LSTM/GRU/RNN and cells) of a live module are not slots: no init here covers them
+(their tensors are 'other' and keep the module's init); in a stored checkpoint they are linear / bias.
 """
 from __future__ import annotations
 
@@ -19,14 +27,15 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-NORM_TYPES = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm, nn.LocalResponseNorm)
-_RMS = tuple(t for t in (getattr(nn, "RMSNorm", None),) if t is not None)
+from ..sources.roles import leaf, parent, role_from_module
 
 _Q = re.compile(r"(^|\.)(q|query|q_proj)$")
 _K = re.compile(r"(^|\.)(k|key|k_proj)$")
 _V = re.compile(r"(^|\.)(v|value|v_proj)$")
 _QKV = re.compile(r"(^|\.)(qkv|in_proj|c_attn|query_key_value|Wqkv)$")
 _PROJ = re.compile(r"(attn|attention)\.(proj|out_proj|o_proj|c_proj)$|attention\.output\.dense$|(^|\.)out_proj$")
+WEIGHT_ROLES = ("conv", "dwconv", "pwconv", "linear", "attn_q", "attn_k", "attn_v", "attn_proj", "embedding")
+ONE_D_ROLES = ("bias", "norm_weight", "norm_bias", "bn_weight", "bn_bias")
 
 
 @dataclass
@@ -68,24 +77,63 @@ def linear_role(module_name: str) -> str:
     return "linear"
 
 
-def _conv_role(m: nn.Module) -> str:
-    k = int(math.prod(m.kernel_size))
-    if m.groups > 1 and m.groups == m.in_channels:
-        return "dwconv"
-    return "pwconv" if k == 1 else "conv"
+def fine_roles(role: str, name: str, shape: tuple[int, ...], *, groups: int | None = None,
+               fan_in: int | None = None, fan_out: int | None = None, bn: bool = False, bias_kernel: int = 1,
+               split_qkv: bool = True) -> list[tuple[str, slice | None, str, int, int, int]]:
+    """Fine roles of one tensor whose paramstat role is ``role``: [(name suffix, row block, fine role,
+    fan_in, fan_out, kernel)] (three entries '[q]' '[k]' '[v]' for a fused q/k/v weight, else one).
+    ``groups``/``fan_in``/``fan_out``: the record's (linear fans as the reader gives them, e.g. ONNX LSTM
+    gates*hidden); ``bn``: a norm parameter of a BatchNorm; ``bias_kernel``: the kernel of a bias's weight."""
+    n = math.prod(int(x) for x in shape)
+    lf, mod = leaf(name), parent(name)
+    if role in ("conv", "dwconv") and len(shape) >= 3:
+        rf = math.prod(int(x) for x in shape[2:])
+        k = int(round(rf ** (1.0 / (len(shape) - 2))))
+        g = groups or (int(shape[0]) if role == "dwconv" else 1)
+        fine = "dwconv" if role == "dwconv" else ("pwconv" if rf == 1 else "conv")
+        return [("", None, fine, int(shape[1]) * rf, max(1, int(shape[0]) * rf // g), k)]
+    if role in ("linear", "attn_in_proj") and len(shape) == 2:
+        fi = int(fan_in) if fan_in else int(shape[1])
+        fo = int(fan_out) if fan_out else int(shape[0])
+        fine = linear_role(mod) if role == "linear" else "linear"
+        qkv = re.fullmatch(r"([qkv])_proj_weight", lf)
+        if qkv:
+            return [("", None, f"attn_{qkv.group(1)}", fi, fo, 1)]
+        if (role == "attn_in_proj" or (fine == "linear" and _QKV.search(mod))) and shape[0] % 3 == 0 and split_qkv:
+            e = int(shape[0]) // 3
+            return [(f"[{r[-1]}]", slice(i * e, (i + 1) * e), r, fi, e, 1)
+                    for i, r in enumerate(("attn_q", "attn_k", "attn_v"))]
+        return [("", None, fine, fi, fo, 1)]
+    if role == "embedding" and len(shape) == 2:
+        return [("", None, "embedding", int(shape[1]), int(shape[0]), 1)]
+    if role == "positional":
+        fi, fo = (int(shape[-1]), int(shape[0])) if lf == "weight" and len(shape) >= 2 else (n, n)
+        return [("", None, "positional", fi, fo, 1)]
+    if role in ("norm_weight", "norm_bias"):
+        return [("", None, ("bn_" if bn else "norm_") + role[5:], n, n, 1)]
+    if role == "bias":
+        return [("", None, "bias", int(fan_in) if fan_in else n, n, bias_kernel)]
+    return [("", None, "other", n, n, 1)]
 
 
-def _conv_fans(w: torch.Tensor, groups: int) -> tuple[int, int, int]:
-    """fan_in = in/groups * k*k (torch), fan_out = out * k*k / groups (per-group, as timm's goog init)."""
-    rf = int(math.prod(w.shape[2:])) if w.dim() > 2 else 1
-    k = int(round(rf ** (1.0 / max(1, w.dim() - 2)))) if w.dim() > 2 else 1
-    return int(w.shape[1]) * rf, max(1, int(w.shape[0]) * rf // groups), k
+def _is_weight_slot(role: str, name: str, shape: tuple) -> bool:
+    """Layer weights: what relative depth counts and inits write as a whole (an embedding module's
+    positional table counts; a pos_embed / cls_token parameter does not)."""
+    return role in WEIGHT_ROLES or (role == "positional" and leaf(name) == "weight" and len(shape) == 2)
+
+
+def _kernel(shape: tuple) -> int:
+    if len(shape) <= 2:
+        return 1
+    rf = math.prod(int(x) for x in shape[2:])
+    return int(round(rf ** (1.0 / (len(shape) - 2))))
 
 
 def weight_slots(module: nn.Module, split_qkv: bool = True) -> tuple[list[Slot], list[tuple[str, nn.Parameter, str]]]:
     """Weight slots (conv, linear, attention, embedding) in module order, and the other parameters
     as (name, param, role) with role in norm_weight / norm_bias / bn_weight / bn_bias / bias / positional / other.
     (`all_slots` gives both as Slots in one ordered list, with fans and depths for the 1-D ones.)
+    Roles: paramstat.sources.roles.role_from_module, refined by `fine_roles`.
 
     A fused q/k/v weight (nn.MultiheadAttention.in_proj_weight, timm 'attn.qkv') becomes three slots
     'attn_q', 'attn_k', 'attn_v' of (E, E) rows each when ``split_qkv``.
@@ -95,72 +143,26 @@ def weight_slots(module: nn.Module, split_qkv: bool = True) -> tuple[list[Slot],
     seen: set[int] = set()
     for mname, m in module.named_modules():
         pre = f"{mname}." if mname else ""
-        direct = list(m.named_parameters(recurse=False))
-        if not direct:
-            continue
         mtype = type(m).__name__
-        if isinstance(m, nn.modules.conv._ConvNd):
-            fi, fo, k = _conv_fans(m.weight, m.groups)
-            slots.append(Slot(pre + "weight", m.weight, None, _conv_role(m), mtype, fi, fo, k))
-            seen.add(id(m.weight))
-            if m.bias is not None:
-                others.append((pre + "bias", m.bias, "bias"))
-                seen.add(id(m.bias))
-        elif isinstance(m, nn.Linear):
-            role = linear_role(mname)
-            w = m.weight
-            if role == "linear" and _QKV.search(mname) and w.shape[0] % 3 == 0 and split_qkv:
-                e = w.shape[0] // 3
-                for i, r in enumerate(("attn_q", "attn_k", "attn_v")):
-                    slots.append(Slot(f"{pre}weight[{r[-1]}]", w, slice(i * e, (i + 1) * e), r, mtype,
-                                      int(w.shape[1]), e, 1))
-            else:
-                slots.append(Slot(pre + "weight", w, None, role, mtype, int(w.shape[1]), int(w.shape[0]), 1))
-            seen.add(id(w))
-            if m.bias is not None:
-                others.append((pre + "bias", m.bias, "bias"))
-                seen.add(id(m.bias))
-        elif isinstance(m, nn.MultiheadAttention):
-            e = m.embed_dim
-            if m.in_proj_weight is not None:
-                w = m.in_proj_weight
-                if split_qkv:
-                    for i, r in enumerate(("attn_q", "attn_k", "attn_v")):
-                        slots.append(Slot(f"{pre}in_proj_weight[{r[-1]}]", w, slice(i * e, (i + 1) * e), r,
-                                          mtype, int(w.shape[1]), e, 1))
-                else:
-                    slots.append(Slot(pre + "in_proj_weight", w, None, "attn_q", mtype, int(w.shape[1]),
-                                      int(w.shape[0]), 1))
-                seen.add(id(w))
-            for r, pn in (("attn_q", "q_proj_weight"), ("attn_k", "k_proj_weight"), ("attn_v", "v_proj_weight")):
-                w = getattr(m, pn, None)
-                if w is not None:
-                    slots.append(Slot(pre + pn, w, None, r, mtype, int(w.shape[1]), int(w.shape[0]), 1))
-                    seen.add(id(w))
-            for pn in ("in_proj_bias", "bias_k", "bias_v"):
-                p = getattr(m, pn, None)
-                if p is not None:
-                    others.append((pre + pn, p, "bias"))
-                    seen.add(id(p))
-        elif isinstance(m, nn.Embedding) or isinstance(m, nn.EmbeddingBag):
-            role = "positional" if re.search(r"pos", mname) else "embedding"
-            w = m.weight
-            slots.append(Slot(pre + "weight", w, None, role, mtype, int(w.shape[1]), int(w.shape[0]), 1))
-            seen.add(id(w))
-        elif isinstance(m, NORM_TYPES + _RMS) or "norm" in mtype.lower():
-            kind = "bn" if isinstance(m, nn.modules.batchnorm._BatchNorm) else "norm"
-            for pn, p in direct:
-                if id(p) in seen:
-                    continue
-                others.append((pre + pn, p, f"{kind}_bias" if pn.endswith("bias") else f"{kind}_weight"))
-                seen.add(id(p))
-        for pn, p in direct:  # parameters owned directly by other modules (pos_embed, cls_token, gamma...)
+        rnn = isinstance(m, (nn.RNNBase, nn.RNNCellBase))
+        bn = isinstance(m, nn.modules.batchnorm._BatchNorm)
+        for pn, p in m.named_parameters(recurse=False):
             if id(p) in seen:
                 continue
             seen.add(id(p))
-            role = "positional" if re.search(r"pos|cls_token|reg_token|dist_token", pn) else (
-                "bias" if pn.endswith("bias") else "other")
-            others.append((pre + pn, p, role))
+            name, shape = pre + pn, tuple(p.shape)
+            if rnn:
+                others.append((name, p, "other"))
+                continue
+            info = role_from_module(m, pn, name, shape, False)
+            w = getattr(m, "weight", None)
+            bk = _kernel(tuple(w.shape)) if info.role == "bias" and isinstance(w, torch.Tensor) else 1
+            for suffix, rows, fine, fi, fo, k in fine_roles(info.role, name, shape, groups=info.groups, bn=bn,
+                                                            bias_kernel=bk, split_qkv=split_qkv):
+                if _is_weight_slot(fine, name, shape):
+                    slots.append(Slot(name + suffix, p, rows, fine, mtype, fi, fo, k))
+                else:
+                    others.append((name, p, fine))
     n = len(slots)
     for i, s in enumerate(slots):
         s.rel_depth = i / (n - 1) if n > 1 else 0.0
@@ -200,7 +202,7 @@ def all_slots(module: nn.Module) -> list[Slot]:
 
 @dataclass
 class Entry:
-    """One tensor of a stored checkpoint (no module at hand), with its fine role from names and shapes."""
+    """One tensor (or q/k/v block) of a stored checkpoint (no module at hand), with its fine role."""
     name: str
     values: object            # numpy float array
     role: str
@@ -210,76 +212,40 @@ class Entry:
     rel_depth: float = 0.0
 
 
-_SKIP = re.compile(r"(running_mean|running_var|num_batches_tracked|position_ids|attn_mask|relative_position_index)$")
+def checkpoint_entries(ckpt) -> list[Entry]:
+    """A stored checkpoint's tensors (paramstat.sources.load: the readers' roles, fans, groups) with
+    fine roles (`fine_roles`), float64 values and relative depths, as `all_slots` gives them for the
+    module. Running stats, integer tensors and tensors of fewer than 2 values are left out; role 'other'
+    stays in (fits skip it). BatchNorm: a norm parameter whose module type says BatchNorm or that has
+    running stats beside it."""
+    import numpy as np
 
-
-def _parent(name: str) -> str:
-    return name.rsplit(".", 1)[0] if "." in name else ""
+    recs = [r for r in ckpt.records if r.analysable and r.role != "running_stat" and r.numel >= 2]
+    stat_parents = {parent(r.name) for r in ckpt.records if r.role == "running_stat"}
+    by_name = {r.name: r for r in ckpt.records}
+    out: list[Entry] = []
+    weights: list[Entry] = []
+    for r in recs:
+        bn = parent(r.name) in stat_parents or "batchnorm" in (r.module_type or "").lower()
+        sib = by_name.get(f"{parent(r.name)}.weight" if parent(r.name) else "weight")
+        bk = _kernel(tuple(sib.shape)) if r.role == "bias" and sib is not None else 1
+        a = np.asarray(r.values(), dtype=np.float64).reshape(r.shape)
+        for suffix, rows, fine, fi, fo, k in fine_roles(r.role, r.name, tuple(r.shape), groups=r.groups,
+                                                        fan_in=r.fan_in, fan_out=r.fan_out, bn=bn,
+                                                        bias_kernel=bk):
+            e = Entry(r.name + suffix, a if rows is None else a[rows], fine, fi, fo, k)
+            out.append(e)
+            if _is_weight_slot(fine, r.name, tuple(r.shape)):
+                weights.append(e)
+    _depths(weights, out)
+    return out
 
 
 def state_dict_entries(sd: dict) -> list[Entry]:
-    """Fine roles for a plain state_dict (name -> numpy array), as weight_slots would give for the module:
-    4-D (out, in/g, k, k): 'dwconv' if in/g == 1 < out (but not for the first conv, a 1-channel stem,
-    unless named depthwise/dw), 'pwconv' if k == 1, else 'conv';
-    2-D: 'embedding'/'positional' for '*embed*' names, q/k/v/proj from names (fused q/k/v split in 3),
-    else 'linear'; 1-D: 'norm_weight'/'norm_bias' when the sibling weight is 1-D, else 'bias'
-    (carrying its sibling weight's fans); 'bn_*' instead of 'norm_*' when a running_var sits beside. Buffers and integer tensors are skipped."""
-    import numpy as np
+    """`checkpoint_entries` of a plain state_dict (name -> array), read by paramstat.sources.load."""
+    from ..sources import load
 
-    out: list[Entry] = []
-    shapes = {k: tuple(np.shape(v)) for k, v in sd.items()}
-    seen_conv = False
-    for name, v in sd.items():
-        a = np.asarray(v)
-        if _SKIP.search(name) or a.dtype.kind != "f" or a.size < 2:
-            continue
-        a = a.astype(np.float64)
-        mod, leaf = _parent(name), name.rsplit(".", 1)[-1]
-        shp = a.shape
-        if a.ndim >= 3 and not re.search(r"pos|cls_token|reg_token", leaf):
-            if a.ndim == 3 and a.shape[0] == 1:   # (1, tokens, dim) positional tables
-                out.append(Entry(name, a.reshape(-1), "positional", a.size, a.size, 1))
-                continue
-            rf = int(np.prod(shp[2:]))
-            k = int(round(rf ** (1.0 / (a.ndim - 2))))
-            # in/groups == 1 is depthwise, except for the first conv of a net on 1-channel input (a stem)
-            groups = shp[0] if (shp[1] == 1 and shp[0] > 1 and (seen_conv or re.search(r"depthwise|dw", name))) else 1
-            seen_conv = True
-            role = "dwconv" if groups > 1 else ("pwconv" if rf == 1 else "conv")
-            out.append(Entry(name, a, role, shp[1] * rf, max(1, shp[0] * rf // groups), k))
-        elif a.ndim >= 2 and (re.search(r"pos|cls_token|reg_token", leaf) or re.search(r"position", mod)):
-            fi, fo = (shp[-1], shp[0]) if leaf == "weight" else (a.size, a.size)
-            out.append(Entry(name, a, "positional", fi, fo, 1))
-        elif a.ndim == 2 and re.search(r"embed", mod) and not re.search(r"proj|norm", mod):
-            out.append(Entry(name, a, "embedding", shp[1], shp[0], 1))
-        elif a.ndim == 2:
-            role = linear_role(mod)
-            if (leaf == "in_proj_weight" or (role == "linear" and _QKV.search(mod))) and shp[0] % 3 == 0:
-                e = shp[0] // 3
-                for i, r in enumerate(("attn_q", "attn_k", "attn_v")):
-                    out.append(Entry(f"{name}[{r[-1]}]", a[i * e:(i + 1) * e], r, shp[1], e, 1))
-            else:
-                if leaf == "out_proj.weight" or mod.endswith("out_proj"):
-                    role = "attn_proj"
-                out.append(Entry(name, a, role, shp[1], shp[0], 1))
-        elif a.ndim == 1:
-            sib = shapes.get(f"{mod}.weight" if mod else "weight")
-            if sib is not None and len(sib) == 1:
-                kind = "bn" if f"{mod}.running_var" in shapes else "norm"
-                role = f"{kind}_bias" if leaf.endswith("bias") else f"{kind}_weight"
-                out.append(Entry(name, a, role, a.size, a.size, 1))
-            elif leaf.endswith("bias") and sib is not None:
-                rf = int(np.prod(sib[2:])) if len(sib) > 2 else 1
-                k = int(round(rf ** (1.0 / (len(sib) - 2)))) if len(sib) > 2 else 1
-                out.append(Entry(name, a, "bias", sib[1] * rf, a.size, k))
-            elif leaf.endswith("bias"):   # in_proj_bias etc.
-                w2 = shapes.get(f"{mod}.in_proj_weight" if mod else "in_proj_weight")
-                out.append(Entry(name, a, "bias", w2[1] if w2 else a.size, a.size, 1))
-            else:
-                out.append(Entry(name, a, "norm_weight", a.size, a.size, 1))
-    _depths([e for e in out if e.role not in ("bias", "norm_weight", "norm_bias", "bn_weight", "bn_bias")
-             and re.search(r"weight(\[.\])?$", e.name)], out)
-    return out
+    return checkpoint_entries(load(dict(sd)))
 
 
 def _depths(weights: list, every: list) -> None:

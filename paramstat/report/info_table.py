@@ -2,26 +2,65 @@
 Only formats what commands/info.py computed."""
 from __future__ import annotations
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 
 def _fmt_int(x) -> str:
     return "" if x is None else f"{int(x):,}"
 
 
-def tensor_table(tensors: list[dict], title: str) -> Table:
-    t = Table(title=title, show_lines=False, header_style="bold")
-    for col, just in (("#", "right"), ("name", "left"), ("role", "left"), ("shape", "left"), ("dtype", "left"),
-                      ("fan_in", "right"), ("fan_out", "right"), ("groups", "right"), ("#params", "right"),
-                      ("non-finite", "right")):
-        t.add_column(col, justify=just, no_wrap=col in ("name", "shape"))
+def tensor_table(tensors: list[dict], title: str, width: int | None = None) -> Table:
+    """One row per tensor, readable at 80 columns: the short columns (role, dtype, fans, counts) never
+    wrap; the name and the shape fold. Columns that would say the same on every row move to the title:
+    dtype when all tensors share one, groups unless some tensor has groups > 1, the non-finite count
+    unless some tensor has one (the title says 'all finite' or 'values not read'). When the rows do not
+    fit in ``width``, the space left by the short columns goes 1/3 to the shape (at least 5), the rest to
+    the name (rich alone would crop every column evenly once name and shape are equally wide)."""
+    dtypes = sorted({r["dtype"] for r in tensors})
+    nf = [r.get("nonfinite") for r in tensors]
+    show_dtype = len(dtypes) > 1
+    show_groups = any((r.get("groups") or 1) > 1 for r in tensors)
+    show_nf = any(nf)
+    notes = []
+    if len(dtypes) == 1:
+        notes.append(f"all {dtypes[0]}")
+    if not show_nf:
+        notes.append("values not read" if all(x is None for x in nf) else "all finite")
+    t = Table(title=title + (f" ({', '.join(notes)})" if notes else ""), box=box.SIMPLE_HEAD, show_edge=False,
+              header_style="bold", pad_edge=False, padding=0)
+    cols = [("#", "right"), ("name", "left"), ("role", "left"), ("shape", "left")]
+    cols += [("dtype", "left")] if show_dtype else []
+    cols += [("fan_in", "right"), ("fan_out", "right")]
+    cols += [("groups", "right")] if show_groups else []
+    cols += [("#params", "right")]
+    cols += [("NaN/Inf", "right")] if show_nf else []
+    rows = []
     for r in tensors:
-        nf = r.get("nonfinite")
-        nf_s = "" if nf is None else (f"[bold red]{nf:,}[/]" if nf else "0")
-        t.add_row(str(r["depth"]), r["name"], r["role"], "x".join(map(str, r["shape"])) or "scalar", r["dtype"],
-                  _fmt_int(r["fan_in"]), _fmt_int(r["fan_out"]), _fmt_int(r["groups"]), _fmt_int(r["numel"]),
-                  nf_s)
+        x = r.get("nonfinite")
+        row = [str(r["depth"]), r["name"], r["role"], "x".join(map(str, r["shape"])) or "scalar"]
+        row += [r["dtype"]] if show_dtype else []
+        row += [_fmt_int(r["fan_in"]), _fmt_int(r["fan_out"])]
+        row += [_fmt_int(r["groups"])] if show_groups else []
+        row += [_fmt_int(r["numel"])]
+        row += ["" if x is None else (f"[bold red]{x:,}[/]" if x else "0")] if show_nf else []
+        rows.append(row)
+    need = [max([len(c)] + [len(Text.from_markup(row[i]).plain) for row in rows]) for i, (c, _j) in enumerate(cols)]
+    fixed = sum(n for (c, _j), n in zip(cols, need) if c not in ("name", "shape")) + len(cols) - 1
+    fit = {}
+    if width is not None and fixed + need[1] + need[3] > width:
+        left = width - fixed
+        fit["shape"] = max(5, min(need[3], left // 3))
+        fit["name"] = max(8, left - fit["shape"])
+    for col, just in cols:
+        if col in ("name", "shape"):
+            t.add_column(col, justify=just, overflow="fold", width=fit.get(col))
+        else:
+            t.add_column(col, justify=just, no_wrap=True)
+    for row in rows:
+        t.add_row(*row)
     return t
 
 
@@ -38,9 +77,7 @@ def totals_table(totals: dict[str, dict], grand: dict) -> Table:
 
 def print_info(info: dict, console: Console | None = None, show_tensors: bool = True) -> None:
     if console is None:
-        console = Console()
-        if not console.is_terminal:  # piped: do not squeeze the table into 80 columns
-            console = Console(width=max(console.width, 180))
+        console = Console()  # the terminal's width; piped: COLUMNS, else rich's default of 80
     prov = info.get("provenance", {})
     head = f"[bold]{info['source']}[/]  format={info['format']}"
     for k in ("arch", "pretrained", "seed", "sha256"):
@@ -49,7 +86,7 @@ def print_info(info: dict, console: Console | None = None, show_tensors: bool = 
             head += f"  {k}={v}"
     console.print(head)
     if show_tensors:
-        console.print(tensor_table(info["tensors"], f"{info['n_tensors']} tensors"))
+        console.print(tensor_table(info["tensors"], f"{info['n_tensors']} tensors", width=console.width))
     console.print(totals_table(info["totals_by_role"], info["totals"]))
     console.print(f"parameters (float, excluding running stats): [bold]{info['n_params']:,}[/]")
     for w in info.get("warnings", []):

@@ -59,9 +59,10 @@ def dumps(obj) -> str:
     return json.dumps(_sanitize(obj), indent=2, default=_default, allow_nan=False)
 
 
-def write_json(obj, path: str, force: bool = True) -> None:
-    """Write ``obj`` as JSON to ``path`` ('-' = stdout). JSON outputs are reports: --force is implied
-    unless the command passes force=False."""
+def write_json(obj, path: str, force: bool = False) -> None:
+    """Write ``obj`` as JSON to ``path`` ('-' = stdout). A file goes through atomic.write_text (temp file +
+    rename): an existing file is refused unless ``force`` (the command's --force); special files such as
+    /dev/null are written into."""
     text = dumps(obj) + "\n"
     if path == "-":
         sys.stdout.write(text)

@@ -5,7 +5,10 @@ Order of decisions:
      path), roles/order from the timm architecture; no weights file and ``fresh`` -> fresh NAME.
   2. ``source`` is an existing folder: Hugging Face layout (model.safetensors.index.json,
      *.safetensors, pytorch_model.bin.index.json, pytorch_model.bin) or a folder with exactly one weights
-     file.
+     file. A folder with several weights files and exactly one ``.safetensors`` reads that one and warns,
+     naming the files it ignored (e.g. a package's data folder: one .safetensors beside .jit/.onnx
+     exports of the same net); several ``.safetensors`` (or several files and none) are ambiguous: refused
+     with the list.
   3. ``source`` is an existing file: by extension (.safetensors, *.index.json, .pt .pth .bin .th .ckpt
      .pkl .tar, .npz, .h5 .hdf5, .jit .torchscript .ptl, .onnx); unknown extensions are sniffed by magic
      bytes (ONNX has none: by extension only), else refused. TorchScript archives (any extension) are
@@ -13,8 +16,11 @@ Order of decisions:
      Keras: an HDF5 file with Keras layout (legacy ``layer_names`` / ``model_weights``, Keras 3
      ``layers``/``vars``, e.g. ``*.weights.h5``) goes to keras_source (format 'keras-h5'), a ``.keras`` zip
      (config.json + model.weights.h5, also sniffed) too ('keras'); paramstat's own .h5 and other HDF5 to h5_source.
-  4. ``source`` looks like a path (has a separator or a known extension) -> file not found.
-  5. otherwise a timm model name: fresh with ``fresh=True``, else pretrained from the cache/hub.
+  4. ``hf-hub:ORG/NAME`` goes to timm (its config, and with pretrained its weights, come from the hub).
+  5. ``source`` looks like a path (has a separator or a known extension) -> file not found.
+  6. otherwise a timm model name: fresh with ``fresh=True``, else pretrained from the cache/hub.
+  With ``model``, a file of which no tensor matches the architecture by name and shape, nor all by
+  position and shape, is refused (its roles would all be guesses under a wrong name).
 """
 from __future__ import annotations
 
@@ -23,19 +29,21 @@ import os
 from pathlib import Path
 
 from ..errors import ParamstatError
+from ..formats import (
+    H5_EXT,
+    HUB_PREFIXES,
+    KERAS_EXT,
+    KNOWN_EXT,
+    NPZ_EXT,
+    ONNX_EXT,
+    ST_EXT,
+    SUPPORTED,
+    TORCH_EXT,
+    TS_EXT,
+)
 from ..record import Checkpoint
 from .build import Entry, build, sha256_file
-
-TORCH_EXT = (".pt", ".pth", ".bin", ".th", ".ckpt", ".pkl", ".pickle", ".tar", ".pth.tar")
-ST_EXT = (".safetensors",)
-NPZ_EXT = (".npz",)
-H5_EXT = (".h5", ".hdf5", ".hdf")
-KERAS_EXT = (".keras",)
-TS_EXT = (".jit", ".torchscript", ".ptl")
-ONNX_EXT = (".onnx",)
-KNOWN_EXT = TORCH_EXT + ST_EXT + NPZ_EXT + H5_EXT + KERAS_EXT + TS_EXT + ONNX_EXT + (".json",)
-SUPPORTED = (".safetensors, .pt/.pth/.bin/.th/.ckpt, TorchScript .jit/.torchscript/.ptl, .onnx, .npz, "
-             ".h5 (paramstat's or Keras), .keras, a *.index.json, a Hugging Face folder or a timm name")
+from .position import same_shapes_in_order
 
 
 def load(source, *, fresh=False, seed=0, model=None, checkpoint=None, trust_pickle=False) -> Checkpoint:
@@ -105,10 +113,12 @@ def _load_path_or_name(s: str, *, fresh: bool, seed: int, trust_pickle: bool, ro
         if p.is_dir():
             return _load_folder(p, s, **kw)
         return _load_file(p, s, **kw)
-    if _looks_like_path(s):
-        raise ParamstatError("file not found", path=s, hint="check the path (or give a timm model name)")
     from . import timm_source
 
+    if s.startswith(HUB_PREFIXES):
+        return timm_source.load_hub(s, fresh=fresh, seed=seed)
+    if _looks_like_path(s):
+        raise ParamstatError("file not found", path=s, hint="check the path (or give a timm model name)")
     return timm_source.load_fresh(s, seed) if fresh else timm_source.load_pretrained(s)
 
 
@@ -333,7 +343,12 @@ def _load_folder(p: Path, s: str, *, roles, order, extra_prov, trust_pickle) -> 
     st = [f for f in files if _kind(f) == "safetensors"]
     pick = st if st else files
     if len(pick) == 1:
-        return _load_file(pick[0], s, extra_prov=prov, **kw)
+        ck = _load_file(pick[0], s, extra_prov=prov, **kw)
+        others = [f.name for f in files if f != pick[0]]
+        if others:
+            ck.warnings.insert(0, f"folder holds {len(files)} weights files: read {pick[0].name} (its only "
+                                  f".safetensors); ignored: {', '.join(others)} (pass a file to read another)")
+        return ck
     if not pick:
         raise ParamstatError("no weights found in this folder", path=s,
                              hint="expected model.safetensors(.index.json), pytorch_model.bin or one "
@@ -364,6 +379,12 @@ def _load_with_model(source, *, model: str, checkpoint, fresh, seed, trust_pickl
     ck = _load_path_or_name(str(weights), fresh=False, seed=seed, trust_pickle=trust_pickle, roles=roles,
                             order=list(roles), extra_prov=prov)
     _align_by_position(ck, ents, model)
+    if not any(tuple(r.shape) == shapes.get(r.name) for r in ck.records) and \
+            "position" not in ck.provenance.get("roles_from", ""):
+        raise ParamstatError(f"no tensor matches {model}'s tensors by name and shape, nor by position and shape "
+                             f"({len(ck.records)} tensors in the file, {len(ents)} in {model})", path=str(weights),
+                             hint="drop --model (roles are then inferred from names and shapes) or give the "
+                                  "architecture the weights were saved from")
     bad = [r.name for r in ck.records if r.name in shapes and tuple(r.shape) != shapes[r.name]]
     if bad:
         ck.warnings.append(f"{len(bad)} tensor(s) differ in shape from {model}: " + ", ".join(bad[:5]))
@@ -378,9 +399,9 @@ def _align_by_position(ck: Checkpoint, ents, model: str) -> None:
     with the same shapes, take roles from the architecture by position. Names stay as stored."""
     arch = [(n, tuple(t.shape), info) for n, t, _k, info in ents]
     names = {n for n, _s, _i in arch}
-    if sum(r.name in names for r in ck.records) * 2 >= len(ck.records) or len(arch) != len(ck.records):
+    if sum(r.name in names for r in ck.records) * 2 >= len(ck.records):
         return
-    if any(tuple(r.shape) != s for r, (_n, s, _i) in zip(ck.records, arch)):
+    if not same_shapes_in_order([r.shape for r in ck.records], [s for _n, s, _i in arch]):
         return
     for r, (_n, _s, info) in zip(ck.records, arch):
         r.role, r.module_type, r.fan_in, r.fan_out, r.groups = (

@@ -11,7 +11,9 @@ from pathlib import Path
 from ..errors import ParamstatError
 from .build import Entry
 
-HINT = "the file is truncated or not an HDF5 file: re-create it with 'paramstat extract'"
+HINT = ("the file is truncated or not an HDF5 file: re-download or re-save it (paramstat's own .h5: re-create "
+        "it with 'paramstat extract')")
+TRUNCATED_HINT = "the file is truncated: re-download it or check that the copy finished"
 
 
 def _open(path: str):
@@ -21,7 +23,8 @@ def _open(path: str):
         return h5py.File(path, "r")
     except OSError as e:
         first = (str(e).splitlines() or [""])[0][:140]
-        raise ParamstatError(f"cannot open as HDF5 ({first})", path=path, hint=HINT) from e
+        raise ParamstatError(f"cannot open as HDF5 ({first})", path=path,
+                             hint=TRUNCATED_HINT if "truncated file" in first else HINT) from e
 
 
 def _reader(path: str, hpath: str):

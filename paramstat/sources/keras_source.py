@@ -46,7 +46,7 @@ from ..errors import ParamstatError
 from .build import Entry, build
 from .roles import RoleInfo, torch_fans
 
-HINT = "the file is truncated or not a Keras HDF5 / .keras file: re-save it with Keras"
+HINT = "the file is truncated or not a Keras HDF5 / .keras file: re-download it or re-save it with Keras"
 LAYOUT_WARNING = "Keras kernels shown in PyTorch layout (out, in, *k)"
 
 DENSE = {"Dense", "QDense"}

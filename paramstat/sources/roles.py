@@ -11,6 +11,11 @@ init is U(+-1/sqrt(fan_in))). Norm parameters, running stats and positional tens
 Roles (paramstat.record.ROLES): conv, dwconv (groups == in_channels > 1), linear, embedding,
 norm_weight, norm_bias, bias, running_stat, attn_in_proj (MultiheadAttention in_proj_weight and fused
 qkv Linear weights), positional (pos_embed, position_embeddings, cls/dist/mask/reg tokens ...), other.
+RNN/LSTM/GRU weights (weight_ih/hh/hr*, (gates*hidden, in)) are linear, their bias_ih/hh* biases with
+the fans of the weight of the same suffix (as ONNX LSTM W/R/B and Keras kernel/recurrent_kernel/bias).
+PReLU slopes stay norm_weight in state dicts (a 1-D 'weight'), as Keras' readers say too: no separate
+role, so the verdict treats them as norm scales (non-constant -> moved from their constant init).
+This module is the one role decision: every reader and paramstat.init (fit, generate) use it.
 """
 from __future__ import annotations
 
@@ -31,6 +36,8 @@ NORM_HINT_RE = re.compile(r"(^|[._])(\w*norm\w*|bn\d*|_bn\d*|ln\w*|gn\d*|layerno
                           r"LayerNorm|ln_f|ln_\d+)($|[._])", re.I)
 LAYER_SCALE_RE = re.compile(r"^(layer_?scale\w*|gamma\w*|ls\d*|scale\w*)$", re.I)
 DW_HINT_RE = re.compile(r"depthwise|(^|[._])dw([._]|$)|conv_dw|dw_conv|dwconv", re.I)
+# torch RNN/LSTM/GRU (and their cells) parameters: weight_ih_l0, weight_hh_l1_reverse, bias_ih, weight_hr_l0 ...
+RNN_RE = re.compile(r"^(weight|bias)_(ih|hh|hr)(_l\d+)?(_reverse)?$")
 
 
 @dataclass(frozen=True)
@@ -105,6 +112,9 @@ def role_from_module(module, pname: str, full_name: str, shape: tuple[int, ...],
             w = module.in_proj_weight if module.in_proj_weight is not None else module.q_proj_weight
             wfi, wfo = torch_fans(tuple(w.shape))
             return RoleInfo("bias", wfi, wfo, None, mtype)
+    if isinstance(module, (nn.RNNBase, nn.RNNCellBase)) and RNN_RE.match(pname):
+        return rnn_role(pname, shape, {n: tuple(p.shape) for n, p in module.named_parameters(recurse=False)},
+                        mtype)
     if isinstance(module, (nn.Embedding, nn.EmbeddingBag)) and pname == "weight":
         return RoleInfo("embedding", fi, fo, None, mtype)
     if _is_norm_module(module):
@@ -114,7 +124,22 @@ def role_from_module(module, pname: str, full_name: str, shape: tuple[int, ...],
             return RoleInfo("norm_bias", module_type=mtype)
     if pname == "in_proj_weight" or is_attn_in(full_name):
         return RoleInfo("attn_in_proj", fi, fo, None, mtype)
+    if pname == "bias" and len(shape) == 1:   # a custom layer's own bias: the fans of its weight if it has one
+        w = getattr(module, "weight", None)
+        wfi, wfo = torch_fans(tuple(w.shape)) if isinstance(w, nn.Parameter) and w.dim() >= 2 else (None, None)
+        return RoleInfo("bias", wfi, wfo, None, mtype)
     return RoleInfo("other", fi, fo, None, mtype)
+
+
+def rnn_role(pname: str, shape: tuple[int, ...], siblings: dict[str, tuple[int, ...]],
+             module_type: str | None = None) -> RoleInfo:
+    """torch RNN/LSTM/GRU(Cell) tensors: weight_ih/hh/hr* (gates*hidden, in) -> linear with torch's fans;
+    bias_ih/hh* -> bias with the fans of the weight of the same suffix (``siblings``: leaf -> shape)."""
+    if pname.startswith("weight"):
+        return RoleInfo("linear", *torch_fans(shape), None, module_type)
+    w = siblings.get("weight" + pname[4:])
+    wfi, wfo = torch_fans(w) if w is not None and len(w) == 2 else (None, None)
+    return RoleInfo("bias", wfi, wfo, None, module_type)
 
 
 def _is_norm_module(module) -> bool:
@@ -144,7 +169,8 @@ def infer_roles(items: list[tuple[str, tuple[int, ...], str]]) -> list[RoleInfo]
        input has the same shape); groups = shape[0] (channel multiplier 1 assumed).
     4. ndim == 2: fused qkv / in_proj names -> attn_in_proj; names with embed/wte/word_embeddings ->
        embedding; otherwise linear.
-    5. ndim == 1, leaf weight/gamma/scale -> norm_weight (a 1-D weight is a norm scale in practice);
+    5. ndim == 1, torch RNN biases (bias_ih, bias_hh_l0_reverse ...) -> bias with the fans of the sibling
+       weight_ih/weight_hh; leaf weight/gamma/scale -> norm_weight (a 1-D weight is a norm scale in practice);
        leaf bias/beta: norm_bias when its sibling weight is 1-D or the parent name looks like a norm,
        bias (with the sibling weight's fans) when the sibling weight has ndim >= 2.
     6. anything else (scalars, integer buffers, layer-scale gamma, 1-D without a norm-like name) -> other.
@@ -181,6 +207,11 @@ def infer_roles(items: list[tuple[str, tuple[int, ...], str]]) -> list[RoleInfo]
                 out.append(RoleInfo("embedding", fi, fo))
             else:
                 out.append(RoleInfo("linear", fi, fo))
+            continue
+        if len(shape) == 1 and RNN_RE.match(lf):   # LSTM/GRU bias_ih_l0 ...: a bias, not a norm shift
+            pre = f"{par}." if par else ""
+            sibs = {k[len(pre):]: v for k, v in shapes.items() if k.startswith(pre) and "." not in k[len(pre):]}
+            out.append(rnn_role(lf, shape, sibs))
             continue
         if len(shape) == 1:
             sib_w = None

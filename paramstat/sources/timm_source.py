@@ -126,6 +126,49 @@ def _online(timeout: float = PROBE_TIMEOUT) -> bool:
     return result["ok"]
 
 
+def _hub_config_cached(repo: str) -> bool:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return False
+    home = os.environ.get("HF_HOME") or os.path.join(os.path.expanduser("~"), ".cache", "huggingface")
+    cache_dir = os.environ.get("HF_HUB_CACHE") or os.path.join(home, "hub")
+    p = try_to_load_from_cache(repo, "config.json", cache_dir=cache_dir)
+    return isinstance(p, str) and os.path.exists(p)
+
+
+def load_hub(name: str, *, fresh: bool = False, seed: int = 0):
+    """``hf-hub:ORG/NAME[@REV]``: handed to ``timm.create_model`` as is (it reads the repo's config.json, and
+    with pretrained the weights, from the Hugging Face hub or its cache); fresh: ``pretrained=False`` after
+    ``torch.manual_seed(seed)``. Offline with nothing cached: one line saying the hub cannot be reached."""
+    import timm
+    import torch
+
+    from .module import checkpoint_from_module
+
+    repo = name.split(":", 1)[1].split("@", 1)[0]
+    what = "its config" if fresh else "its config and weights"
+    if not _hub_config_cached(repo) and not _online():
+        raise ParamstatError(f"timm model {name!r} needs {what} from the Hugging Face hub, which cannot be "
+                             f"reached (offline), and the local cache holds nothing for {repo}",
+                             hint="connect once to fill the cache, or give a timm name (e.g. "
+                                  f"{repo.rsplit('/', 1)[-1].split('.', 1)[0]} --fresh) or a weights file")
+    torch.manual_seed(seed)
+    try:
+        model = timm.create_model(name, pretrained=not fresh)
+    except Exception as e:  # noqa: BLE001 - hub errors of many kinds (missing repo, no timm config, network)
+        raise ParamstatError(f"timm could not build {name!r} ({type(e).__name__}: "
+                             f"{(str(e).splitlines() or [''])[0][:120]})",
+                             hint="check the repo name (a timm model repo with config.json)") from e
+    model.eval()
+    cfg = getattr(model, "pretrained_cfg", {}) or {}
+    prov = {"arch": cfg.get("architecture") or repo, "hf_hub_id": repo, "pretrained": not fresh, "fresh": fresh}
+    if fresh:
+        prov.update(seed=int(seed), init="timm create_model(pretrained=False) after torch.manual_seed(seed)")
+    prov.update(versions())
+    return checkpoint_from_module(model, source=name, provenance=prov, format="timm")
+
+
 def load_pretrained(name: str):
     import timm
     from timm.models import get_pretrained_cfg

@@ -10,7 +10,9 @@ becomes an inert ``ScriptObject`` that only stores its state; any other global r
 is called. Storages come from ``torch.serialization._load``'s own persistent_load (storage types are
 resolved there, before find_class). The code files are read as text, never executed, for each class's
 ``__parameters__`` / ``__buffers__`` lists, its base (``Module`` or not) and its ``Final`` ints
-(``groups``, ``in_channels``).
+(``groups``, ``in_channels``), and for tensors a class feeds to ``torch.conv*d`` in its own code (an
+STFT basis buffer) the op's ``groups`` argument, so such a tensor gets the role and fans the ONNX
+export of the same model gives it (conv unless groups > 1 and in/groups == 1).
 
 Names and order follow ``torch.jit.load(p).state_dict()``: per module its parameters, then its buffers
 (declaration order; TorchScript keeps non-persistent buffers), then its submodules, recursively;
@@ -27,13 +29,17 @@ from collections import OrderedDict
 from pathlib import Path
 
 from ..errors import ParamstatError
-from .roles import RoleInfo, is_attn_in, torch_fans
+from .roles import RNN_RE, RoleInfo, is_attn_in, rnn_role, torch_fans
 
 TRUST_HINT = ("paramstat's code-free reader does not understand it; pass --trust-pickle (torch.jit.load) "
               "only if you trust the file")
+CORRUPT_HINT = "the file is truncated or corrupt: re-download it or check that the copy finished"
 CLASS_RE = re.compile(r"^class (\w+)(?:\(([\w.]*)\))?:\s*$", re.M)
 LIST_RE = re.compile(r"^\s+(__parameters__|__buffers__) = (\[.*\])\s*$", re.M)
 FINAL_INT_RE = re.compile(r"^\s+(\w+) : Final\[int\] = (-?\d+)\s*$", re.M)
+SELF_ATTR_RE = re.compile(r"^\s+(\w+) = self\.(\w+)\s*$", re.M)
+CONV_CALL_RE = re.compile(r"torch\.(conv[123]d|conv_transpose[123]d)\(")
+RNN_CLASSES = ("RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell")
 
 
 class ScriptObject:
@@ -139,7 +145,59 @@ def _class_table(z: zipfile.ZipFile, root: str, pymodule: str, p: str) -> dict[s
                 raise ParamstatError(f"cannot parse {lm.group(1)} of {pymodule}.{m.group(1)}", path=p,
                                      hint=TRUST_HINT) from e
         info["finals"] = {k: int(v) for k, v in FINAL_INT_RE.findall(body)}
+        info["conv_uses"] = _conv_uses(body, info["finals"])
         out[m.group(1)] = info
+    return out
+
+
+def _call_args(text: str, start: int) -> list[str]:
+    """Top-level comma-separated arguments of the call whose '(' is at ``start - 1``."""
+    args, depth, cur = [], 0, []
+    for ch in text[start:]:
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            if depth == 0:
+                break
+            depth -= 1
+        elif ch == "," and depth == 0:
+            args.append("".join(cur).strip())
+            cur = []
+            continue
+        cur.append(ch)
+    args.append("".join(cur).strip())
+    return args
+
+
+def _conv_uses(body: str, finals: dict[str, int]) -> dict[str, tuple[str, int, str | None]]:
+    """{own tensor attribute: (op, groups, weight attribute)} for tensors a class passes to
+    ``torch.conv{1,2,3}d`` / ``torch.conv_transpose{1,2,3}d`` itself (buffers such as an STFT basis):
+    groups is argument 6 of both (default 1), a literal or a Final int; a tensor whose groups the text
+    does not fix is left out (its role is inferred). The bias (argument 2) maps to its weight's attribute."""
+    local = dict(SELF_ATTR_RE.findall(body))     # local variable -> self attribute
+    out: dict[str, tuple[str, int, str | None]] = {}
+    for m in CONV_CALL_RE.finditer(body):
+        args = _call_args(body, m.end())
+        if len(args) < 2:
+            continue
+
+        def attr(a: str) -> str | None:
+            return a[5:] if a.startswith("self.") else local.get(a)
+
+        g_arg = args[6] if len(args) > 6 else "1"
+        if re.fullmatch(r"-?\d+", g_arg):
+            g = int(g_arg)
+        elif attr(g_arg) in finals:
+            g = finals[attr(g_arg)]
+        else:
+            continue
+        w = attr(args[1])
+        if w is None:
+            continue
+        out[w] = (m.group(1), g, None)
+        b = attr(args[2]) if len(args) > 2 else None
+        if b is not None:
+            out[b] = (m.group(1), g, w)
     return out
 
 
@@ -150,7 +208,13 @@ def read_torchscript(path: str | Path) -> tuple[dict, dict[str, RoleInfo]]:
     p = str(path)
     try:
         with zipfile.ZipFile(p) as z:
-            root = _archive_root(z.namelist(), p)
+            names = z.namelist()
+    except (zipfile.BadZipFile, OSError) as e:  # a TorchScript archive is a zip: unreadable = corrupt
+        raise ParamstatError(f"truncated or corrupt TorchScript archive (not a readable zip: {e})", path=p,
+                             hint=CORRUPT_HINT) from e
+    try:
+        with zipfile.ZipFile(p) as z:
+            root = _archive_root(names, p)
             reader = torch._C.PyTorchFileReader(p)
             try:
                 obj = torch.serialization._load(reader, "cpu", _PickleModule, pickle_file="data.pkl")
@@ -168,6 +232,10 @@ def read_torchscript(path: str | Path) -> tuple[dict, dict[str, RoleInfo]]:
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, KeyError, IndexError, TypeError,
             AttributeError, zipfile.BadZipFile, OSError) as e:
         first = (str(e).splitlines() or [""])[0][:120]
+        if isinstance(e, (zipfile.BadZipFile, EOFError)) or "archive is corrupted" in first or \
+                "PytorchStreamReader failed" in first:
+            raise ParamstatError(f"truncated or corrupt TorchScript archive ({type(e).__name__}: {first})",
+                                 path=p, hint=CORRUPT_HINT) from e
         raise ParamstatError(f"cannot read the TorchScript archive without running code ({type(e).__name__}: "
                              f"{first})", path=p, hint=TRUST_HINT) from e
     if not isinstance(obj, ScriptObject):
@@ -197,6 +265,8 @@ def _walk(obj: ScriptObject, prefix: str, z, root: str, tables: dict, out: dict,
             own.append(key)
     for key in own:
         r = _role(cname, key, prefix + key, tuple(state[key].shape), info["finals"], state)
+        if r is None and key in info["conv_uses"]:
+            r = _functional_conv_role(cname, key, info["conv_uses"][key], state)
         if r is not None:
             roles[prefix + key] = r
     for key, v in state.items():
@@ -224,6 +294,8 @@ def _role(cname: str, key: str, full: str, shape: tuple, finals: dict, state: di
             return RoleInfo("attn_in_proj" if is_attn_in(full) else "linear", fi, fo, None, cname)
         if key == "bias" and state.get("weight") is not None:
             return RoleInfo("bias", *torch_fans(tuple(state["weight"].shape)), None, cname)
+    if cname in RNN_CLASSES and RNN_RE.match(key):
+        return rnn_role(key, shape, {k: tuple(v.shape) for k, v in state.items() if hasattr(v, "shape")}, cname)
     if cname in ("Embedding", "EmbeddingBag") and key == "weight":
         return RoleInfo("embedding", fi, fo, None, cname)
     if "Norm" in cname:
@@ -234,6 +306,21 @@ def _role(cname: str, key: str, full: str, shape: tuple, finals: dict, state: di
         if key == "bias":
             return RoleInfo("norm_bias", module_type=cname)
     return None
+
+
+def _functional_conv_role(cname: str, key: str, use: tuple[str, int, str | None], state: dict) -> RoleInfo | None:
+    """Role of a tensor the class's own code passes to a conv op: as onnx_source gives a Conv node's W / B
+    (dwconv when groups > 1 and in/groups == 1, fans on the stored shape; a bias gets its weight's fans)."""
+    op, g, weight_key = use
+    if weight_key is not None:
+        w = state.get(weight_key)
+        fi, fo = torch_fans(tuple(w.shape)) if w is not None else (None, None)
+        return RoleInfo("bias", fi, fo, g, cname)
+    shape = tuple(state[key].shape)
+    if len(shape) < 3:
+        return None
+    dw = op.startswith("conv") and not op.startswith("conv_t") and g > 1 and shape[1] == 1
+    return RoleInfo("dwconv" if dw else "conv", *torch_fans(shape), g, cname)
 
 
 def load_entries(path: str | Path):
