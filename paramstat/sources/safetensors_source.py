@@ -67,14 +67,26 @@ def read_header(path: str | Path) -> tuple[dict, dict]:
     return hdr, meta
 
 
-def _reader(path: str, key: str):
+# little-endian numpy dtypes of the stored bytes (bf16 and fp8 as their raw bits, as paramstat.dtypes keeps them)
+RAW = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "BF16": "<u2", "I64": "<i8", "I32": "<i4", "I16": "<i2",
+       "I8": "i1", "U8": "u1", "U16": "<u2", "U32": "<u4", "U64": "<u8", "BOOL": "?", "F8_E4M3": "u1",
+       "F8_E5M2": "u1"}
+
+
+def _reader(path: str, info: dict, data_start: int):
+    """Read one tensor's bytes straight from the file with numpy (one tensor in memory at a time, no torch
+    import): offsets were validated by read_header."""
+    shape = tuple(int(s) for s in info["shape"])
+    begin, _end = (int(x) for x in info["data_offsets"])
+    raw = RAW[info["dtype"]]
+
     def read():
-        from safetensors import safe_open
+        import numpy as np
 
-        from ..dtypes import torch_to_numpy
-
-        with safe_open(path, framework="pt") as f:
-            return torch_to_numpy(f.get_tensor(key))[0]
+        n = 1
+        for s in shape:
+            n *= s
+        return np.fromfile(path, dtype=raw, count=n, offset=data_start + begin).reshape(shape)
     return read
 
 
@@ -111,7 +123,7 @@ def entries_from_file(path: str | Path) -> tuple[list[Entry], dict]:
     try:  # let the library validate too (cheap: header only)
         from safetensors import safe_open
 
-        with safe_open(p, framework="pt") as f:
+        with safe_open(p, framework="np") as f:
             f.keys()
     except Exception as e:  # noqa: BLE001 - safetensors raises its own error types
         raise ParamstatError(f"safetensors refused the file ({str(e).splitlines()[0][:120]})", path=p,
@@ -119,8 +131,10 @@ def entries_from_file(path: str | Path) -> tuple[list[Entry], dict]:
     order, how = tensor_order(hdr)
     meta = dict(meta)
     meta["paramstat_order"] = how
-    out = [Entry(k, tuple(int(s) for s in hdr[k]["shape"]), ST_DTYPES[hdr[k]["dtype"]][0], _reader(p, k))
-           for k in order]
+    with open(p, "rb") as fh:
+        data_start = 8 + struct.unpack("<Q", fh.read(8))[0]
+    out = [Entry(k, tuple(int(s) for s in hdr[k]["shape"]), ST_DTYPES[hdr[k]["dtype"]][0],
+                 _reader(p, hdr[k], data_start)) for k in order]
     return out, meta
 
 
