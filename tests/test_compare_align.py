@@ -153,10 +153,12 @@ def test_common_names_all_other_shapes_is_different_architectures():
 @pytest.mark.skipif(importlib.util.find_spec("facenet_pytorch") is None,
                     reason="pip install --no-deps facenet-pytorch==2.6.0")
 def test_mtcnn_pnet_vs_rnet():
-    from facenet_pytorch.models.mtcnn import PNet, RNet
+    from paramstat.sources.packaged import resolve
 
+    # the shipped files themselves (the package is installed --no-deps: its code is never imported)
     res = compare("pypi:facenet-pytorch/pnet", "pypi:facenet-pytorch/rnet", progress=False, deep="none")
-    p, r = PNet(pretrained=False).state_dict(), RNet(pretrained=False).state_dict()
+    p = torch.load(resolve("pypi:facenet-pytorch/pnet")[0], weights_only=True)
+    r = torch.load(resolve("pypi:facenet-pytorch/rnet")[0], weights_only=True)
     common = [k for k in p if k in r]
     assert len(common) == 9 and all(p[k].shape != r[k].shape for k in common)
     assert {d["name"] for d in res.shape_mismatch} == set(common)

@@ -17,8 +17,11 @@ Order of decisions:
      ``layers``/``vars``, e.g. ``*.weights.h5``) goes to keras_source (format 'keras-h5'), a ``.keras`` zip
      (config.json + model.weights.h5, also sniffed) too ('keras'); paramstat's own .h5 and other HDF5 to h5_source.
   4. ``hf-hub:ORG/NAME`` goes to timm (its config, and with pretrained its weights, come from the hub).
-  5. ``source`` looks like a path (has a separator or a known extension) -> file not found.
-  6. otherwise a timm model name: fresh with ``fresh=True``, else pretrained from the cache/hub.
+  5. ``hf:ORG/NAME[@REV]``, or ``ORG/NAME[@REV]`` without a known weights extension (no such local path):
+     a Hugging Face Hub repo, from the HF cache first, else downloaded (weights + index + config.json
+     only), then read as the folder of rule 2 (hub_source).
+  6. ``source`` looks like a path (has a separator or a known extension) -> file not found.
+  7. otherwise a timm model name: fresh with ``fresh=True``, else pretrained from the cache/hub.
   With ``model``, a file of which no tensor matches the architecture by name and shape, nor all by
   position and shape, is refused (its roles would all be guesses under a wrong name).
 """
@@ -113,10 +116,13 @@ def _load_path_or_name(s: str, *, fresh: bool, seed: int, trust_pickle: bool, ro
         if p.is_dir():
             return _load_folder(p, s, **kw)
         return _load_file(p, s, **kw)
-    from . import timm_source
+    from . import hub_source, timm_source
 
     if s.startswith(HUB_PREFIXES):
         return timm_source.load_hub(s, fresh=fresh, seed=seed)
+    if hub_source.is_repo_id(s):
+        return hub_source.load_repo(s, fresh=fresh, trust_pickle=trust_pickle, roles=roles, order=order,
+                                    extra_prov=extra_prov)
     if _looks_like_path(s):
         raise ParamstatError("file not found", path=s, hint="check the path (or give a timm model name)")
     return timm_source.load_fresh(s, seed) if fresh else timm_source.load_pretrained(s)
