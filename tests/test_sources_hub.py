@@ -272,3 +272,19 @@ def test_minilm_repo_id_says_what_the_packaged_file_says(hub, capsys):
     assert a["layer_types"] == b["layer_types"] and a["counts"] == b["counts"]
     assert a["provenance"]["sha256"] == b["provenance"]["sha256"] and os.path.samefile(a["provenance"]["path"], st)
     assert a["provenance"]["hf_commit"] == H1 and a["provenance"]["arch"] == "BertModel"
+
+
+def test_model_with_a_repo_id_checkpoint(hub):
+    """`paramstat scan resnet18 --checkpoint ORG/NAME`: weights from the cached repo, roles from timm's resnet18."""
+    import timm
+
+    import paramstat
+
+    torch.manual_seed(0)
+    sd = {k: v.numpy().copy() for k, v in timm.create_model("resnet18", pretrained=False).state_dict().items()}
+    _put(hub, "someone/r18-copy", H1, {"model.safetensors": sd, "config.json": CONFIG})
+    ck = paramstat.load("resnet18", checkpoint="someone/r18-copy")
+    assert ck.provenance["roles_from"] == "timm architecture resnet18" and ck.provenance["hf_commit"] == H1
+    assert ck["layer1.0.conv1.weight"].role == "conv" and ck["layer1.0.conv1.weight"].fan_in == 64 * 9
+    assert sorted(ck.names()) == sorted(sd)
+    assert all(ck[k].read().tobytes() == v.tobytes() and ck[k].read().dtype == v.dtype for k, v in sd.items())

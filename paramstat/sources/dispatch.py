@@ -374,7 +374,9 @@ def _load_with_model(source, *, model: str, checkpoint, fresh, seed, trust_pickl
         if not fresh:
             raise ParamstatError(f"--model {model} needs --checkpoint FILE (or --fresh for its own init)")
         return timm_source.load_fresh(model, seed)
-    if not Path(os.path.expanduser(str(weights))).exists():
+    from .hub_source import is_repo_id
+
+    if not Path(os.path.expanduser(str(weights))).exists() and not is_repo_id(str(weights)):
         raise ParamstatError("file not found", path=str(weights), hint="check the --checkpoint path")
     arch = timm_source.build_module(model, meta=True)
     ents = module_entries(arch)
