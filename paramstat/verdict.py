@@ -11,7 +11,9 @@ Scoring (paramstat/data/verdict_model.json, fitted by scripts/fit_verdict.py on 
 - rules where the data decide exactly: a constant tensor (norm weights at 1, biases at 0, zero heads) is
   untrained; BN running statistics still exactly 0/1 never saw data; a non-constant norm weight/bias moved
   from its constant init (trained); too few values (< ``min_n``), or a weight matrix with a side < 8 (no
-  spectrum, and no such trained matrix in the zoo), is ``undetermined`` with P shrunk halfway to 0.5.
+  spectrum, and no such trained matrix in the zoo), is ``undetermined`` with P shrunk halfway to 0.5; a
+  uniform-shaped matrix with values beyond its own bound (paramstat.features.edge_smear: a uniform init whose
+  edge training spread) is ``trained`` with P >= 0.95.
 Verdict: ``trained`` if P >= thresholds.trained, ``untrained`` if P <= thresholds.untrained, else
 ``undetermined``.
 
@@ -94,7 +96,7 @@ def load_model(path: str | None = None) -> dict:
     return json.loads(text)
 
 
-RULE_FEATURES = ("too_few_values", "no_spectrum", "two_values", "constant", "nonfinite")
+RULE_FEATURES = ("too_few_values", "no_spectrum", "two_values", "constant", "nonfinite", "edge_smear")
 
 
 def _label(p: float, th: dict) -> str:
@@ -246,7 +248,13 @@ def judge_features(record, feats: Features, model: dict | None = None) -> Tensor
             ev.append(Evidence("too_few_values", n, 0.0, f"only {n} values: too few to decide"))
             p = 0.5 + (p - 0.5) * 0.5
             tv.verdict = "undetermined"
-        elif "no_spectrum" in feats.notes:
+        elif "edge_smear" in feats.notes:
+            es = feats.notes["edge_smear"]
+            ev.append(Evidence("edge_smear", float(es["count"]), 3.0,
+                               f"uniform body (kurtosis {es['kurt']:.2f}) with {es['count']:,} of {es['n']:,} values "
+                               f"beyond its own bound 2 median|x| = {es['bound']:.4g}: a fresh uniform init has none"))
+            p = max(p, 0.95)
+        if "no_spectrum" in feats.notes and tv.verdict != "undetermined" and "edge_smear" not in feats.notes:
             # the spectrum carries most of the matrix model's weight and the zoo holds no trained matrix this thin
             ev.append(Evidence("no_spectrum", feats.notes["no_spectrum"], 0.0,
                                f"a side of only {feats.notes['no_spectrum']} rows/columns: no spectrum, too thin to decide"))

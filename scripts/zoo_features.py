@@ -58,6 +58,7 @@ def rows_for(entry: dict, path: Path) -> list[dict]:
         row = {k: entry.get(k) for k in META}
         row.update(name=r.stored_name, role=r.role, group=f.group, dtype=r.dtype, numel=r.numel, label=label,
                    constant=("constant" in f.notes), const_value=f.notes.get("constant"),
+                   edge_smear=("edge_smear" in f.notes),
                    sig_best=(f.stats.get("signature") or {}).get("best"))
         row.update({f"f_{k}": v for k, v in f.values.items()})
         rows.append(row)

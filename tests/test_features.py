@@ -5,6 +5,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats as ss
 from statsmodels.sandbox.stats.runs import runstest_1samp
 
@@ -120,3 +122,52 @@ def test_bf16_history_and_dtypes():
     assert g.values["free_ks_stat"] < 0.6  # still a normal of its own scale
     h = t.to(torch.float16).numpy()
     assert F.tensor_features(rec(h), h).group == "matrix"
+
+
+# ------------------------------------------------------------------------------------------ edge smear
+
+def _edge(x):
+    from paramstat.features import edge_smear
+    from paramstat.stats.moments import moments
+
+    xs = np.sort(x.astype(np.float64))
+    return edge_smear(x, xs, float(moments(xs).kurt))
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(512, 200_000), log_b=st.floats(-6, 1), seed=st.integers(0, 2**31 - 1),
+       kind=st.sampled_from(["uniform", "normal", "trunc2"]))
+def test_edge_smear_never_fires_on_fresh_inits(n, log_b, seed, kind):
+    """Fresh U(-b, b) of any size and bound (and normal / 2-sigma truncated normal inits): no edge smear."""
+    rng = np.random.default_rng(seed)
+    b = 10.0 ** log_b
+    if kind == "uniform":
+        x = rng.uniform(-b, b, n)
+    elif kind == "normal":
+        x = rng.normal(0, b, n)
+    else:
+        x = rng.normal(0, b, 4 * n)
+        x = x[np.abs(x) <= 2 * b][:n]
+    assert _edge(x.astype(np.float32)) is None
+
+
+def test_edge_smear_fires_on_a_uniform_init_that_moved():
+    """U(-b, b) plus small updates (N(0, (0.1 b)^2)): values escape the bound 2 median|x| while the body stays
+    uniform — the PyTorch-default layer after a little training."""
+    rng = np.random.default_rng(0)
+    b = 1 / np.sqrt(256)
+    w0 = rng.uniform(-b, b, (256, 256))
+    w = (w0 + rng.normal(0, 0.1 * b, w0.shape)).astype(np.float32)
+    es = _edge(w)
+    assert es is not None and es["kurt"] < -0.95
+    exp_bound = 2 * np.median(np.abs(np.sort(w.ravel().astype(np.float64)))) * (1 + 6 / np.sqrt(w.size))
+    assert es["bound"] == pytest.approx(exp_bound, rel=1e-12)
+    assert es["count"] == int(np.count_nonzero(np.abs(w) > es["bound"])) > 100
+    # through the verdict: trained, with the rule's evidence first
+    from paramstat.record import TensorRecord
+    from paramstat.verdict import judge_tensor
+
+    r = TensorRecord("fc.weight", "fc.weight", "float32", w.shape, "linear", 0, fan_in=256, fan_out=256)
+    tv = judge_tensor(r, w)
+    assert tv.verdict == "trained" and tv.score >= 0.95 and tv.evidence[0].feature == "edge_smear"
+    assert _edge(w0.astype(np.float32)) is None
