@@ -226,7 +226,7 @@ def judge_features(record, feats: Features, model: dict | None = None) -> Tensor
         a, b = feats.notes["two_values"]
         p = 0.5
         if n < min_n.get(g, 16):
-            ev.append(Evidence("too_few_values", float(n), 0.0, f"only {n} values: too few to decide"))
+            ev.append(Evidence("too_few_values", float(n), 0.0, f"only {n} value{'s' if n != 1 else ''}: too few to decide"))
         else:
             ev.append(Evidence("two_values", float(n), 0.0,
                                f"only two distinct values ({a:g}, {b:g}): a mask or binarised tensor, not judged"))
@@ -245,7 +245,7 @@ def judge_features(record, feats: Features, model: dict | None = None) -> Tensor
         p, terms = (_gbm if gm.get("type") == "gbm" else _logistic)(gm, feats)
         ev += terms
         if n < min_n.get(g, 64):
-            ev.append(Evidence("too_few_values", n, 0.0, f"only {n} values: too few to decide"))
+            ev.append(Evidence("too_few_values", n, 0.0, f"only {n} value{'s' if n != 1 else ''}: too few to decide"))
             p = 0.5 + (p - 0.5) * 0.5
             tv.verdict = "undetermined"
         elif "edge_smear" in feats.notes:

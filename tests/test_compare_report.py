@@ -92,3 +92,20 @@ def test_rel_change_plot_keeps_identical_apart(lite0_res, tmp_path):
     plt.close(fig)
     p = plot_rel_change(res, tmp_path / "rel_change.png")
     assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_role_table_median_and_top_title(lite0_res):
+    """The per-role 'median rel change' is the median (numpy's, even counts averaged), and the top table's
+    title counts the rows it shows."""
+    from paramstat.report.compare_report import role_table, top_table
+
+    con = Console(record=True, width=200)
+    con.print(role_table(lite0_res))
+    text = con.export_text()
+    for role in ("conv", "dwconv"):
+        rc = [t.rel_change for t in lite0_res.tensors if t.role == role]
+        line = next(x for x in text.splitlines() if x.strip("│┃ ").startswith(role + " "))
+        assert f"{np.median(rc):.3g}" in line, (role, line)
+    con2 = Console(record=True, width=200)
+    con2.print(top_table(lite0_res, n=7))
+    assert "the 7 tensors that changed most" in con2.export_text()

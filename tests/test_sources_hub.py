@@ -288,3 +288,13 @@ def test_model_with_a_repo_id_checkpoint(hub):
     assert ck["layer1.0.conv1.weight"].role == "conv" and ck["layer1.0.conv1.weight"].fan_in == 64 * 9
     assert sorted(ck.names()) == sorted(sd)
     assert all(ck[k].read().tobytes() == v.tobytes() and ck[k].read().dtype == v.dtype for k, v in sd.items())
+
+
+def test_missing_revision_of_a_cached_repo_names_the_cached_ones(hub, capsys):
+    _put(hub, "me/tiny", H1, {"model.safetensors": _weights(1), "config.json": CONFIG}, refs=("main", "v0"))
+    for spec in ("me/tiny@nope", "me/tiny@" + H1[:7]):
+        assert main(["scan", spec]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "Traceback" not in err
+        assert f"revision {spec.split('@')[1]!r} of Hugging Face repo me/tiny is not in the local cache" in err
+        assert "cached: main, v0" in err and "40-character" in err

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
@@ -116,7 +117,8 @@ def top_table(res, n: int = 10, width: int | None = None) -> Table:
                      _f(td.ks_d, ".3f"), _f(td.d_std, "+.2g"), _f(td.d_kurt, "+.2g"), fam, sp])
     headers = [c[0] for c in _TOP_COLS]
     keep = fit_columns(headers, rows, [c[2] for c in _TOP_COLS], width)
-    title = f"the {n} tensors that changed most (by ||B-A||/||A||)"
+    title = (f"the {len(rows)} tensors that changed most (by ||B-A||/||A||)" if len(rows) > 1 else
+             f"the {len(rows)} tensor that changed (by ||B-A||/||A||)")
     if len(keep) < len(headers):
         title += f"; {len(headers) - len(keep)} column(s) left out to fit {width} columns (all in --json)"
     t = Table(title=title, title_justify="left")
@@ -153,7 +155,7 @@ def role_table(res, width: int | None = None) -> Table:
         cos = [x.cosine for x in tds if not math.isnan(x.cosine)]
         rows.append([role, str(len(tds)), _params(sum(x.numel for x in tds)),
                      ", ".join(f"{k} {v}" for k, v in sorted(rels.items(), key=lambda kv: -kv[1])),
-                     _f(rc[len(rc) // 2]), _f(rc[-1]), _f(min(cos), ".4f") if cos else "-"])
+                     _f(float(np.median(rc))), _f(rc[-1]), _f(min(cos), ".4f") if cos else "-"])
     headers = [c[0] for c in _ROLE_COLS]
     keep = fit_columns(headers, rows, [c[1] for c in _ROLE_COLS], width, wrap={3: 15})
     t = Table(title="per layer type", title_justify="left")

@@ -102,12 +102,16 @@ def undecisive_notes(result: ScanResult) -> list[str]:
     listed = set(result.untrained)
     un = [t for t in result.tensors if t.verdict == "untrained" and t.name not in listed]
     const = [t for t in un if t.group in ("norm", "running_stat")]
-    weak = [t for t in un if t.group not in ("norm", "running_stat")]
+    weak = [t for t in un if t.group == "matrix"]
+    small = [t for t in un if t.group not in ("norm", "running_stat", "matrix")]
     out = []
     if weak and result.verdict != "untrained":
-        out.append(f"{len(weak)} tensor(s) called untrained but not decisive for the checkpoint ({_names(weak)}): "
-                   "P(trained) above the 0.05 'mixed' cutoff, not after the last trained layer and no constant bias "
-                   "beside them — a layer that barely moved in training looks the same")
+        out.append(f"{len(weak)} weight matri{'ces' if len(weak) > 1 else 'x'} called untrained but not decisive for "
+                   f"the checkpoint ({_names(weak)}): P(trained) above the 0.05 'mixed' cutoff, not after the last "
+                   "trained layer and no constant bias beside them — a layer that barely moved in training looks the same")
+    if small and result.verdict != "untrained":
+        out.append(f"{len(small)} small or constant tensor(s) called untrained ({_names(small)}): biases, constants "
+                   "and other non-matrix tensors are reported, and the checkpoint verdict is decided on weight matrices")
     if const and result.verdict != "untrained":
         out.append(f"{len(const)} norm / running-stat tensor(s) still at their constant init ({_names(const)}): "
                    "reported, not decisive (a frozen affine norm legitimately stays at 1/0)")

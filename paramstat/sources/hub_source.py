@@ -178,6 +178,15 @@ def snapshot(s: str) -> tuple[str, str | None, Path, bool]:
         return repo, revision, folder, False
     at = f"@{revision}" if revision else ""
     if not _online():
+        root = Path(cache) / ("models--" + repo.replace("/", "--"))
+        refs = sorted(p.name for p in (root / "refs").glob("*")) if (root / "refs").is_dir() else []
+        snaps = sorted(p.name[:12] for p in (root / "snapshots").glob("*")) if (root / "snapshots").is_dir() else []
+        if revision and (refs or snaps):
+            raise ParamstatError(f"revision {revision!r} of Hugging Face repo {repo} is not in the local cache "
+                                 f"(cached: {', '.join(refs + [h for h in snaps if h not in refs]) or 'nothing'}) "
+                                 "while the hub cannot be reached (offline)", path=s,
+                                 hint="give a cached revision (a branch/tag name or the full 40-character commit "
+                                      "hash), or connect once to fetch it")
         raise ParamstatError(f"not a local file or folder, and Hugging Face repo {repo}{at} is not in the local "
                              f"cache ({cache}) while the hub cannot be reached (offline)", path=s,
                              hint="connect once to fill the cache, or give a local folder/file "
