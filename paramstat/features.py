@@ -117,24 +117,38 @@ def _bits(raw: np.ndarray, dtype: str) -> tuple[dict, np.ndarray, int]:
 
 EDGE_KURT = -0.95   # a uniform body: excess kurtosis of U(-b, b) is -1.2, of a normal 0
 EDGE_SE = 6.0       # margin in standard errors of the estimated bound
+EDGE_MAX_M = 4_000_000
 
 
-def edge_smear(x: np.ndarray, xs_sorted: np.ndarray, kurt: float) -> dict | None:
+def _ulp(value: float, dtype: str) -> float:
+    """The spacing of ``dtype`` at ``value`` (subnormals included): how far rounding can move a value."""
+    if dtype in ("float16", "float32", "float64"):
+        return float(np.spacing(getattr(np, dtype)(value)))
+    return abs(value) * 2.0 ** -7 + 1e-40 if dtype == "bfloat16" else abs(value) * 2.0 ** -3  # fp8 and others
+
+
+def edge_smear(x: np.ndarray, kurt: float, dtype: str = "float32") -> dict | None:
     """A uniform body whose edge has smeared: proof that a uniform init moved.
 
     For U(-b, b), median|x| = b/2 and no value exceeds b, so b_hat = 2 median|x| (relative standard error
-    1/sqrt(m) on m sampled values) bounds a fresh uniform init whatever its b (PyTorch's default
+    1/sqrt(m) on m values, m = n up to 4M) bounds a fresh uniform init whatever its b (PyTorch's default
     U(+-1/sqrt(fan_in)), Xavier/Kaiming uniform). A tensor with uniform kurtosis (< -0.95) and at least
-    max(5, 1e-4 n) values beyond b_hat (1 + 6/sqrt(m)) is no fresh uniform: training spread its edge.
-    Returns {count, n, bound, kurt} when that holds, else None. Checked on 3,380 fresh weight matrices
-    (30 timm architectures x 2 seeds, PyTorch default, Xavier, Kaiming-uniform, orthogonal): never fires."""
-    n, m = int(x.size), int(xs_sorted.size)
-    if not (math.isfinite(kurt) and kurt < EDGE_KURT) or m < 512:
+    max(5, 1e-4 n) values beyond b_hat (1 + 6/sqrt(m)) + 2 ulp of the dtype there is no fresh uniform: training spread its edge.
+    Returns {count, n, bound, kurt} when that holds, else None. Never fired on 9,356 fresh weight matrices
+    (the zoo's fresh and init-scheme checkpoints, 30 timm architectures x 2 seeds, PyTorch-default layers in
+    fp32/fp16/bf16; docs/VERDICTS.md)."""
+    n = int(x.size)
+    if not (math.isfinite(kurt) and kurt < EDGE_KURT) or n < 512:
         return None
-    med = float(np.median(np.abs(xs_sorted)))
+    # the median on up to 4M values (every value, or an evenly strided sample): the tighter the bound, the
+    # smaller the smear it sees
+    sample = x if n <= EDGE_MAX_M else x[:: -(-n // EDGE_MAX_M)]
+    m = int(sample.size)
+    med = float(np.median(np.abs(sample.astype(np.float64))))
     if med <= 0:
         return None
-    bound = 2.0 * med * (1.0 + EDGE_SE / math.sqrt(m))
+    b_hat = 2.0 * med * (1.0 + EDGE_SE / math.sqrt(m))
+    bound = b_hat + 2.0 * _ulp(b_hat, dtype)  # the stored values and the median are rounded to the dtype
     count = int(np.count_nonzero(np.abs(x) > bound))
     if count < max(5, 1e-4 * n):
         return None
@@ -302,7 +316,7 @@ def tensor_features(record, raw: np.ndarray, *, with_fits: bool = False) -> Feat
     notes["bit1_freq"] = float(freq[1]) if len(freq) > 1 else float("nan")
 
     if group == "matrix":
-        es = edge_smear(x, xs, mom.get("kurt", float("nan")))
+        es = edge_smear(x, mom.get("kurt", float("nan")), record.dtype)
         if es is not None:
             notes["edge_smear"] = es
         v["axis_runs_z"] = float(np.clip(_axis_runs_z(x_nd, med) if n_nonfinite == 0 else 0.0, -30.0, 30.0))
