@@ -407,10 +407,12 @@ def write_doc(oof: pd.DataFrame, ck: pd.DataFrame, model: dict, checks: dict, n_
     if len(ran):
         learned = acc[acc.notna()] >= 0.5
         ok = ran["truth"] == ran["verdict"]
+        mx = ran[(ran["verdict"] == "mixed").to_numpy() & learned.to_numpy()]
         L += [f"Trained and partly trained checkpoints whose run learned (train accuracy >= 0.5): "
               f"**{int(ok[learned].sum())} of {int(learned.sum())}** right; runs that stayed near chance "
-              f"(< 0.5, weights still close to their init): {int(ok[~learned].sum())} of {int((~learned).sum())} right.",
-              ""]
+              f"(< 0.5, weights still close to their init): {int(ok[~learned].sum())} of {int((~learned).sum())} right. "
+              f"In the `mixed` verdicts on runs that learned, {int(mx['listed_truly_untrained'].sum())} of "
+              f"{int(mx['n_listed'].sum())} listed tensors were truly never trained (the others barely moved).", ""]
     if len(wrong):
         L += ["Wrong checkpoint verdicts:", ""] + [
             f"- `{r.id}`: truth {r.truth}, said {r.verdict} (P={r.score:.2f}, {r.n_listed} listed{acc_note(r.id)})"
