@@ -6,7 +6,8 @@ Weights: float initializers of the main graph and of every subgraph (If/Loop/Sca
 tensors (shapes, indices, Reshape targets) are skipped as non-weights; so are float scalars and
 one-element tensors that feed no weight slot (eps, 0.5 ...). Names as stored (a Constant's output
 name); order = first use by a graph node (subgraphs walked where their node stands, Identity/Cast
-looked through), then unused tensors in file order.
+looked through); float tensors no node reads are skipped (they take no part in the computation) and
+listed in a warning.
 
 Roles from the first consuming node (inputs numbered as in the ONNX operator spec):
   Conv / ConvTranspose W (1): conv, or dwconv when group > 1 and the weight's dim 1 is 1 (group ==
@@ -216,8 +217,10 @@ def read_onnx(path: str | Path) -> tuple[list, dict[str, RoleInfo], list[str]]:
                 role[name] = r
         if name not in order:
             order.append(name)
-    order += [k for k in tensors if k not in order]
+    unused = [k for k in tensors if k not in order and FLOAT_TYPES.get(tensors[k].data_type) is not None]
     entries, infos, transposed, n_int, n_scalar, other_dtype = [], {}, [], 0, 0, []
+    n_int += sum(1 for k in tensors if k not in order and FLOAT_TYPES.get(tensors[k].data_type) is None
+                 and tensors[k].data_type in (6, 7, 9, 2, 3, 4, 5, 12, 13))
     for name in order:
         t = tensors[name]
         dtype = FLOAT_TYPES.get(t.data_type)
@@ -245,6 +248,9 @@ def read_onnx(path: str | Path) -> tuple[list, dict[str, RoleInfo], list[str]]:
     if n_int or n_scalar:
         warnings.append(f"skipped as non-weights: {n_int} integer/bool tensor(s) (shapes, indices) and "
                         f"{n_scalar} float scalar(s)")
+    if unused:
+        warnings.append(f"skipped {len(unused)} float tensor(s) no graph node reads (not part of the model's "
+                        "computation): " + ", ".join(unused[:5]) + (" ..." if len(unused) > 5 else ""))
     if other_dtype:
         warnings.append(f"{len(other_dtype)} tensor(s) of unsupported dtype skipped: " + ", ".join(other_dtype[:5]))
     return entries, infos, warnings
