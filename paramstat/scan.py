@@ -294,6 +294,8 @@ def layer_type(rec: TensorRecord, by_name: dict[str, TensorRecord]) -> str:
     names = set(by_name)
     prefix, _, leaf = rec.name.rpartition(".")
     if rec.role == "norm_weight":
+        if (rec.module_type or "").lower() == "prelu" or "prelu" in rec.name.lower():
+            return "PReLU slope"   # a 1-D 'weight' like a norm scale, but an activation's (init 0.25)
         return f"{_norm_kind(rec, names)} weight"
     if rec.role == "norm_bias":
         return f"{_norm_kind(rec, names)} bias"
@@ -315,7 +317,8 @@ def layer_types(records) -> dict[str, str]:
 
 _ORDER = ("Conv weight", "Conv bias", "DWConv weight", "DWConv bias", "FC weight", "FC bias",
           "Attn in-proj weight", "Attn in-proj bias", "Embedding", "Positional",
-          "BN weight", "BN bias", "LN weight", "LN bias", "GN weight", "GN bias", "Norm weight", "Norm bias")
+          "BN weight", "BN bias", "LN weight", "LN bias", "GN weight", "GN bias", "Norm weight", "Norm bias",
+          "PReLU slope")
 
 
 @dataclass

@@ -78,6 +78,12 @@ def test_layer_types_follow_seed_names():
     assert lt["fc.weight"] == "FC weight"
     assert lt["fc.bias"] == "FC bias"               # bias named after its weight's role
     assert lt["bn1.num_batches_tracked"] == "BN batch count"
+    # a PReLU slope is a 1-D 'weight' (role norm_weight) but not a norm: named by its module or its name
+    prelu = TensorRecord("prelu1.weight", "prelu1.weight", "float32", (10,), "norm_weight", 0)
+    prelu_mod = TensorRecord("act.weight", "act.weight", "float32", (10,), "norm_weight", 1, module_type="PReLU")
+    ln = TensorRecord("norm.weight", "norm.weight", "float32", (10,), "norm_weight", 2)
+    lt2 = S.layer_types([prelu, prelu_mod, ln])
+    assert lt2 == {"prelu1.weight": "PReLU slope", "act.weight": "PReLU slope", "norm.weight": "Norm weight"}
 
 
 def _oracle_bit_z(arr: np.ndarray) -> np.ndarray:
