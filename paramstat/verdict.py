@@ -1,5 +1,5 @@
 """Per-tensor and per-checkpoint verdicts: trained / untrained / undetermined (tensor), trained / untrained /
-mixed (checkpoint), each with P(trained) and the evidence behind it.
+mixed, or undetermined when nothing could be decided (checkpoint), each with P(trained) and the evidence.
 
 Scoring (paramstat/data/verdict_model.json, fitted by scripts/fit_verdict.py on the zoo):
 - weight matrices ('matrix' group) and other non-constant 1-D tensors ('vector' group): gradient-boosted
@@ -20,10 +20,10 @@ Verdict: ``trained`` if P >= thresholds.trained, ``untrained`` if P <= threshold
 Checkpoint (judge_checkpoint): over weight matrices, weighted by parameter count. ``trained`` when most
 decided parameters are trained; ``mixed`` when, in addition, some weight matrices are confidently untrained
 (P <= thresholds.mixed, or 'untrained' in a module whose bias is still exactly constant: no update ever
-reached it, or 'untrained' after the last trained matrix in network order: a reset head) — they and the small tensors of the same modules are listed — or when a trained
-minority holds >= 10% of the parameters in >= 2 matrices (a probe trained on a frozen random body);
-``untrained`` otherwise.
-``undetermined`` when no tensor at all could be decided (only tiny or too-thin tensors).
+reached it, or 'untrained' after the last trained matrix in network order: a reset head) — they and the
+small tensors of the same modules are listed — or when a trained minority holds >= 10% of the parameters
+in >= 2 matrices (a probe trained on a frozen random body); ``undetermined`` when no tensor at all could be
+decided (only tiny or too-thin tensors); ``untrained`` otherwise.
 Norm layers exactly at 1/0 inside a trained net are reported per tensor (untrained) but do not make a
 checkpoint ``mixed`` by themselves: a frozen affine norm, or one whose output is cancelled, legitimately
 stays at its init.
