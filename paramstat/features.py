@@ -320,7 +320,8 @@ def tensor_features(record, raw: np.ndarray, *, with_fits: bool = False) -> Feat
         if es is not None:
             notes["edge_smear"] = es
         v["axis_runs_z"] = float(np.clip(_axis_runs_z(x_nd, med) if n_nonfinite == 0 else 0.0, -30.0, 30.0))
-        spec = _spectral(as_matrix(x_nd).astype(np.float32)) if n_nonfinite == 0 else None
+        w2d = as_matrix(x_nd)
+        spec = _spectral(w2d.astype(np.float32)) if n_nonfinite == 0 else None
         stats["spectral"] = spec
         if spec is not None:
             v["spike_frac"] = spec["n_spikes"] / max(spec["rank"], 1)
@@ -329,7 +330,7 @@ def tensor_features(record, raw: np.ndarray, *, with_fits: bool = False) -> Feat
         else:
             v["spike_frac"], v["top_over_edge_log"], v["shuffle_distance"] = 0.0, 0.0, 0.0
             if n_nonfinite == 0:
-                notes["no_spectrum"] = int(min(as_matrix(x_nd).shape))
+                notes["no_spectrum"] = int(min(w2d.shape))
     else:
         stats["spectral"] = None
         bound = 1 / math.sqrt(record.fan_in) if record.fan_in else None

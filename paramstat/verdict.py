@@ -96,6 +96,10 @@ def load_model(path: str | None = None) -> dict:
     return json.loads(text)
 
 
+def _too_few(n: int) -> str:
+    return f"only {n} value{'s' if n != 1 else ''}: too few to decide"
+
+
 RULE_FEATURES = ("too_few_values", "no_spectrum", "two_values", "constant", "nonfinite", "edge_smear")
 
 
@@ -226,7 +230,7 @@ def judge_features(record, feats: Features, model: dict | None = None) -> Tensor
         a, b = feats.notes["two_values"]
         p = 0.5
         if n < min_n.get(g, 16):
-            ev.append(Evidence("too_few_values", float(n), 0.0, f"only {n} value{'s' if n != 1 else ''}: too few to decide"))
+            ev.append(Evidence("too_few_values", float(n), 0.0, _too_few(n)))
         else:
             ev.append(Evidence("two_values", float(n), 0.0,
                                f"only two distinct values ({a:g}, {b:g}): a mask or binarised tensor, not judged"))
@@ -245,7 +249,7 @@ def judge_features(record, feats: Features, model: dict | None = None) -> Tensor
         p, terms = (_gbm if gm.get("type") == "gbm" else _logistic)(gm, feats)
         ev += terms
         if n < min_n.get(g, 64):
-            ev.append(Evidence("too_few_values", n, 0.0, f"only {n} value{'s' if n != 1 else ''}: too few to decide"))
+            ev.append(Evidence("too_few_values", n, 0.0, _too_few(n)))
             p = 0.5 + (p - 0.5) * 0.5
             tv.verdict = "undetermined"
         elif "edge_smear" in feats.notes:
@@ -293,13 +297,12 @@ def judge_checkpoint(tensors: list[TensorVerdict], model: dict | None = None) ->
     mats = [t for t in judged if t.group == "matrix"] or [t for t in judged if t.role != "running_stat"] or judged
     if not mats:
         return "undetermined", 0.5, []
-    if not any(t.verdict in ("trained", "untrained") for t in judged):
-        # nothing could be decided (tiny or too-thin tensors only): no confident guess
-        w0 = np.array([t.numel for t in mats], dtype=np.float64)
-        return "undetermined", float((w0 * np.array([t.score for t in mats])).sum() / w0.sum()), []
     w = np.array([t.numel for t in mats], dtype=np.float64)
     s = np.array([t.score for t in mats], dtype=np.float64)
     score = float((w * s).sum() / w.sum())
+    if not any(t.verdict in ("trained", "untrained") for t in judged):
+        # nothing could be decided (tiny or too-thin tensors only): no confident guess
+        return "undetermined", score, []
     is_tr = np.array([t.verdict == "trained" for t in mats])
     is_un = np.array([t.verdict == "untrained" for t in mats])
     trained_w, untrained_w = float(w[is_tr].sum()), float(w[is_un].sum())

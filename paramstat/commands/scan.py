@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 import time
 
-from ._common import add_source_arguments
+from ._common import add_source_arguments, check_outputs, plot_dir
 
 HELP = "judge whether a checkpoint (and each tensor) is trained, untrained, or mixed"
 DESCRIPTION = (
@@ -34,23 +34,9 @@ PLOT_FILES = ("hist.png", "bits_heatmap.png", "spectra.png", "scores.png")
 
 def _check_outputs(args) -> None:
     """Refuse existing outputs before the work, not after it."""
-    from pathlib import Path
-
-    from ..atomic import check_writable
-
-    if args.json and args.json != "-":
-        check_writable(args.json, args.force)
-    if args.h5:
-        check_writable(args.h5, args.force)
+    check_outputs(args.force, args.json, args.h5)
     if args.plots:
-        d = Path(args.plots)
-        if d.exists() and not d.is_dir():
-            from ..errors import ParamstatError
-
-            raise ParamstatError("--plots needs a folder, this is a file", path=str(d))
-        for name in PLOT_FILES:
-            if (d / name).exists() and not args.force:
-                check_writable(d / name, False)
+        plot_dir(args.plots, args.force, PLOT_FILES)
 
 
 def run(args) -> int:

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from .core import CompareOptions, CompareResult, TensorDiff, compare
 from .relation import (
-                       CAST,
-                       DIFFERENT_ARCH,
-                       FINE_TUNED,
-                       IDENTICAL,
-                       INDEPENDENT,
-                       MODIFIED,
-                       RELATIONS,
-                       RETRAINED,
-                       TOO_LITTLE,
+    CAST,
+    DIFFERENT_ARCH,
+    FINE_TUNED,
+    IDENTICAL,
+    INDEPENDENT,
+    MODIFIED,
+    RELATIONS,
+    RETRAINED,
+    TOO_LITTLE,
 )
 
 __all__ = ["compare", "CompareResult", "CompareOptions", "TensorDiff", "RELATIONS", "IDENTICAL", "CAST",

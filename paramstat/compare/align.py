@@ -152,19 +152,20 @@ def align(a: Checkpoint, b: Checkpoint, by_name: bool = False) -> Alignment:
     only_b = [n for n in name_b if n not in used_b]
     swapped: list[dict] = []
     n_pos = 0
+
+    def left() -> tuple[list[str], list[str]]:   # names still unmatched on each side
+        used = {r.name for r in matched.values()}
+        return [n for n in only_a if n not in matched], [n for n in only_b if n not in used]
+
     if only_a and only_b:
         for pa, pb, prs in _swap_prefixes([name_a[n] for n in only_a], [name_b[n] for n in only_b]):
             swapped.append({"a": pa, "b": pb, "tensors": len(prs)})
             matched.update((x.name, y) for x, y in prs)
-        only_a = [n for n in only_a if n not in matched]
-        used_b = {r.name for r in matched.values()}
-        only_b = [n for n in only_b if n not in used_b]
+        only_a, only_b = left()
     if only_a and only_b and not by_name:
         prs = _by_position([name_a[n] for n in only_a], [name_b[n] for n in only_b])
         matched.update((x.name, y) for x, y in prs)
         n_pos = len(prs)
-        only_a = [n for n in only_a if n not in matched]
-        used_b = {r.name for r in matched.values()}
-        only_b = [n for n in only_b if n not in used_b]
+        only_a, only_b = left()
     pairs = [(ra, matched[n]) for n, ra in name_a.items() if n in matched]
     return Alignment(pairs, only_a, only_b, mismatch, prefix_removed, swapped, n_pos)

@@ -88,10 +88,9 @@ def fine_roles(role: str, name: str, shape: tuple[int, ...], *, groups: int | No
     lf, mod = leaf(name), parent(name)
     if role in ("conv", "dwconv") and len(shape) >= 3:
         rf = math.prod(int(x) for x in shape[2:])
-        k = int(round(rf ** (1.0 / (len(shape) - 2))))
         g = groups or (int(shape[0]) if role == "dwconv" else 1)
         fine = "dwconv" if role == "dwconv" else ("pwconv" if rf == 1 else "conv")
-        return [("", None, fine, int(shape[1]) * rf, max(1, int(shape[0]) * rf // g), k)]
+        return [("", None, fine, int(shape[1]) * rf, max(1, int(shape[0]) * rf // g), _kernel(shape))]
     if role in ("linear", "attn_in_proj") and len(shape) == 2:
         fi = int(fan_in) if fan_in else int(shape[1])
         fo = int(fan_out) if fan_out else int(shape[0])

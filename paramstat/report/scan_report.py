@@ -92,9 +92,9 @@ def tensor_table(tensors, title: str, n_evidence: int = 1, width: int | None = N
     return tab
 
 
-def _names(ts, k: int = 3) -> str:
-    more = f" … (+{len(ts) - k})" if len(ts) > k else ""
-    return ", ".join(t.name for t in ts[:k]) + more
+def _names(names: list[str], k: int = 3) -> str:
+    more = f" … (+{len(names) - k})" if len(names) > k else ""
+    return ", ".join(names[:k]) + more
 
 
 def undecisive_notes(result: ScanResult) -> list[str]:
@@ -107,13 +107,13 @@ def undecisive_notes(result: ScanResult) -> list[str]:
     out = []
     if weak and result.verdict != "untrained":
         out.append(f"{len(weak)} weight matri{'ces' if len(weak) > 1 else 'x'} called untrained but not decisive for "
-                   f"the checkpoint ({_names(weak)}): P(trained) above the 0.05 'mixed' cutoff, not after the last "
+                   f"the checkpoint ({_names([t.name for t in weak])}): P(trained) above the 0.05 'mixed' cutoff, not after the last "
                    "trained layer and no constant bias beside them — a layer that barely moved in training looks the same")
     if small and result.verdict != "untrained":
-        out.append(f"{len(small)} small or constant tensor(s) called untrained ({_names(small)}): biases, constants "
+        out.append(f"{len(small)} small or constant tensor(s) called untrained ({_names([t.name for t in small])}): biases, constants "
                    "and other non-matrix tensors are reported, and the checkpoint verdict is decided on weight matrices")
     if const and result.verdict != "untrained":
-        out.append(f"{len(const)} norm / running-stat tensor(s) still at their constant init ({_names(const)}): "
+        out.append(f"{len(const)} norm / running-stat tensor(s) still at their constant init ({_names([t.name for t in const])}): "
                    "reported, not decisive (a frozen affine norm legitimately stays at 1/0)")
     judged = [t for t in result.tensors if t.verdict in ("trained", "untrained", "undetermined")]
     if judged and not any(t.verdict in ("trained", "untrained") for t in judged):
@@ -134,9 +134,8 @@ def dtype_history(result: ScanResult) -> list[str]:
     out = []
     for kind, names in groups.items():
         low = 16 if kind == "bfloat16" else 13
-        more = f" … (+{len(names) - 3})" if len(names) > 3 else ""
         out.append(f"{len(names)} float32 tensors have their {low}+ lowest fraction bits constant "
-                   f"(stored via {kind}): {', '.join(names[:3])}{more}")
+                   f"(stored via {kind}): {_names(names)}")
     return out
 
 

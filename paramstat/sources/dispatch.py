@@ -162,11 +162,14 @@ def _sniff(p: Path) -> str | None:
             names = z.namelist()
         if names and all(n.endswith(".npy") for n in names):
             return "npz"
-        if any(n.endswith("constants.pkl") for n in names) and any("code/" in n for n in names):
+        from .keras_source import names_are_keras
+        from .torchscript_source import names_are_torchscript
+
+        if names_are_torchscript(names):
             return "torchscript"
         if any(n.endswith("data.pkl") for n in names):
             return "torch"
-        if "model.weights.h5" in names and "config.json" in names:
+        if names_are_keras(names):
             return "keras"
         return None
     if len(head) >= 10:

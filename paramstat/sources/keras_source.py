@@ -189,13 +189,18 @@ def is_keras_h5(path) -> bool:
         return False
 
 
+def names_are_keras(names) -> bool:
+    """A zip's member names are a Keras 3 ``.keras`` archive's: config.json + model.weights.h5."""
+    return "model.weights.h5" in names and "config.json" in names
+
+
 def is_keras_zip(path) -> bool:
     try:
         with zipfile.ZipFile(str(path)) as z:
             names = set(z.namelist())
     except (zipfile.BadZipFile, OSError):
         return False
-    return "model.weights.h5" in names and "config.json" in names
+    return names_are_keras(names)
 
 
 def _layout(f) -> str | None:

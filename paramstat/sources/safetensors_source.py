@@ -9,6 +9,7 @@ are read memory-mapped, one tensor per call (``safe_open(framework='pt')`` + dty
 from __future__ import annotations
 
 import json
+import math
 import re
 import struct
 from pathlib import Path
@@ -16,18 +17,22 @@ from pathlib import Path
 from ..errors import ParamstatError
 from .build import Entry
 
+# safetensors dtype -> (paramstat dtype name, item size, little-endian numpy dtype of the stored bytes: bf16
+# and fp8 as their raw bits, as paramstat.dtypes keeps them)
 ST_DTYPES = {
-    "F64": ("float64", 8), "F32": ("float32", 4), "F16": ("float16", 2), "BF16": ("bfloat16", 2),
-    "I64": ("int64", 8), "I32": ("int32", 4), "I16": ("int16", 2), "I8": ("int8", 1), "U8": ("uint8", 1),
-    "U16": ("uint16", 2), "U32": ("uint32", 4), "U64": ("uint64", 8), "BOOL": ("bool", 1),
-    "F8_E4M3": ("float8_e4m3fn", 1), "F8_E5M2": ("float8_e5m2", 1),
+    "F64": ("float64", 8, "<f8"), "F32": ("float32", 4, "<f4"), "F16": ("float16", 2, "<f2"),
+    "BF16": ("bfloat16", 2, "<u2"), "I64": ("int64", 8, "<i8"), "I32": ("int32", 4, "<i4"),
+    "I16": ("int16", 2, "<i2"), "I8": ("int8", 1, "i1"), "U8": ("uint8", 1, "u1"), "U16": ("uint16", 2, "<u2"),
+    "U32": ("uint32", 4, "<u4"), "U64": ("uint64", 8, "<u8"), "BOOL": ("bool", 1, "?"),
+    "F8_E4M3": ("float8_e4m3fn", 1, "u1"), "F8_E5M2": ("float8_e5m2", 1, "u1"),
 }
 MAX_HEADER = 100 * 1024 * 1024
 HINT = "the file is truncated or not a safetensors file: re-download it or check that the copy finished"
 
 
-def read_header(path: str | Path) -> tuple[dict, dict]:
-    """(tensors {name: {dtype, shape, data_offsets}}, __metadata__) after validating sizes and offsets."""
+def read_header(path: str | Path) -> tuple[dict, dict, int]:
+    """(tensors {name: {dtype, shape, data_offsets}}, __metadata__, byte offset of the data) after validating
+    sizes and offsets."""
     p = Path(path)
     size = p.stat().st_size
     with open(p, "rb") as f:
@@ -64,13 +69,7 @@ def read_header(path: str | Path) -> tuple[dict, dict]:
         if e - b != numel * ST_DTYPES[dt][1] or b < 0:
             raise ParamstatError(f"corrupt safetensors header: tensor {name!r} has {e - b} bytes for shape "
                                  f"{shape} {dt}", path=str(p), hint=HINT)
-    return hdr, meta
-
-
-# little-endian numpy dtypes of the stored bytes (bf16 and fp8 as their raw bits, as paramstat.dtypes keeps them)
-RAW = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "BF16": "<u2", "I64": "<i8", "I32": "<i4", "I16": "<i2",
-       "I8": "i1", "U8": "u1", "U16": "<u2", "U32": "<u4", "U64": "<u8", "BOOL": "?", "F8_E4M3": "u1",
-       "F8_E5M2": "u1"}
+    return hdr, meta, 8 + n
 
 
 def _reader(path: str, info: dict, data_start: int):
@@ -78,15 +77,12 @@ def _reader(path: str, info: dict, data_start: int):
     import): offsets were validated by read_header."""
     shape = tuple(int(s) for s in info["shape"])
     begin, _end = (int(x) for x in info["data_offsets"])
-    raw = RAW[info["dtype"]]
+    raw = ST_DTYPES[info["dtype"]][2]
 
     def read():
         import numpy as np
 
-        n = 1
-        for s in shape:
-            n *= s
-        return np.fromfile(path, dtype=raw, count=n, offset=data_start + begin).reshape(shape)
+        return np.fromfile(path, dtype=raw, count=math.prod(shape), offset=data_start + begin).reshape(shape)
     return read
 
 
@@ -118,7 +114,7 @@ def tensor_order(hdr: dict) -> tuple[list[str], str]:
 
 
 def entries_from_file(path: str | Path) -> tuple[list[Entry], dict]:
-    hdr, meta = read_header(path)
+    hdr, meta, data_start = read_header(path)
     p = str(path)
     try:  # let the library validate too (cheap: header only)
         from safetensors import safe_open
@@ -131,8 +127,6 @@ def entries_from_file(path: str | Path) -> tuple[list[Entry], dict]:
     order, how = tensor_order(hdr)
     meta = dict(meta)
     meta["paramstat_order"] = how
-    with open(p, "rb") as fh:
-        data_start = 8 + struct.unpack("<Q", fh.read(8))[0]
     out = [Entry(k, tuple(int(s) for s in hdr[k]["shape"]), ST_DTYPES[hdr[k]["dtype"]][0],
                  _reader(p, hdr[k], data_start)) for k in order]
     return out, meta

@@ -78,9 +78,10 @@ def _cached_weights(cfg) -> str | None:
         try:
             from huggingface_hub import try_to_load_from_cache
 
+            from .hub_source import cache_dir as hub_cache_dir
+
             repo = hub_id.split("@")[0]
-            home = os.environ.get("HF_HOME") or os.path.join(os.path.expanduser("~"), ".cache", "huggingface")
-            cache_dir = os.environ.get("HF_HUB_CACHE") or os.path.join(home, "hub")
+            cache_dir = hub_cache_dir()
             for fn in ([cfg.hf_hub_filename] if getattr(cfg, "hf_hub_filename", None) else []) + \
                     ["model.safetensors", "pytorch_model.bin", "open_clip_pytorch_model.bin"]:
                 p = try_to_load_from_cache(repo, fn, cache_dir=cache_dir)
@@ -131,9 +132,9 @@ def _hub_config_cached(repo: str) -> bool:
         from huggingface_hub import try_to_load_from_cache
     except ImportError:
         return False
-    home = os.environ.get("HF_HOME") or os.path.join(os.path.expanduser("~"), ".cache", "huggingface")
-    cache_dir = os.environ.get("HF_HUB_CACHE") or os.path.join(home, "hub")
-    p = try_to_load_from_cache(repo, "config.json", cache_dir=cache_dir)
+    from .hub_source import cache_dir
+
+    p = try_to_load_from_cache(repo, "config.json", cache_dir=cache_dir())
     return isinstance(p, str) and os.path.exists(p)
 
 

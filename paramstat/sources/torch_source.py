@@ -32,12 +32,6 @@ def _first_reason(msg: str) -> str:
     return ""
 
 
-def _is_torchscript(p: str) -> bool:
-    from .torchscript_source import is_torchscript
-
-    return is_torchscript(p)
-
-
 def _looks_like(head: bytes) -> str:
     """A few words on what a non-checkpoint file's first bytes look like."""
     if head.startswith(b"version https://git-lfs"):
@@ -80,8 +74,10 @@ def torch_load(path: str | Path, trust_pickle: bool = False):
     import torch
 
     p = str(path)
+    from .torchscript_source import is_torchscript
+
     is_zip = zipfile.is_zipfile(p)
-    if is_zip and _is_torchscript(p):
+    if is_zip and is_torchscript(p):
         if not trust_pickle:
             from .torchscript_source import read_torchscript
 

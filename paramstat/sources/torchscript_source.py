@@ -106,14 +106,19 @@ class _PickleModule:
     UnpicklingError = pickle.UnpicklingError
 
 
+def names_are_torchscript(names: list[str]) -> bool:
+    """A zip's member names are a TorchScript archive's: constants.pkl and a code/ folder."""
+    return any(n.endswith("/constants.pkl") or n == "constants.pkl" for n in names) and \
+        any("/code/" in n or n.startswith("code/") for n in names)
+
+
 def is_torchscript(path: str | Path) -> bool:
     try:
         with zipfile.ZipFile(path) as z:
             names = z.namelist()
     except (zipfile.BadZipFile, OSError):
         return False
-    return any(n.endswith("/constants.pkl") or n == "constants.pkl" for n in names) and \
-        any("/code/" in n or n.startswith("code/") for n in names)
+    return names_are_torchscript(names)
 
 
 def _archive_root(names: list[str], p: str) -> str:
