@@ -50,13 +50,15 @@ from .position import same_shapes_in_order
 
 
 def load(source, *, fresh=False, seed=0, model=None, checkpoint=None, trust_pickle=False) -> Checkpoint:
+    if isinstance(source, Checkpoint):
+        return source
     if source is not None and not isinstance(source, (str, os.PathLike)):
         import torch
 
         if isinstance(source, torch.nn.Module):
             from .module import checkpoint_from_module
 
-            return checkpoint_from_module(source)
+            return checkpoint_from_module(source, source=type(source).__name__)
         if isinstance(source, dict):
             return _load_mapping(source)
         raise ParamstatError(f"cannot load a {type(source).__name__}", hint="give a path or a timm name")
