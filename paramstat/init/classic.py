@@ -24,6 +24,8 @@ import math
 import torch
 from torch import nn
 
+from ..stats.shapes import torch_fans
+
 # Var of a standard normal truncated at +-2 sd: 1 - 2*2*phi(2)/(Phi(2)-Phi(-2))
 _TRUNC2_VAR = 1.0 - 4.0 * math.exp(-2.0) / math.sqrt(2 * math.pi) / math.erf(2 / math.sqrt(2))
 
@@ -50,7 +52,7 @@ def fans(t: torch.Tensor) -> tuple[int, int]:
     """torch.nn.init convention: fan_in = size(1) * receptive field, fan_out = size(0) * receptive field."""
     if t.dim() < 2:
         return int(t.numel()), int(t.numel())
-    return nn.init._calculate_fan_in_and_fan_out(t)
+    return torch_fans(tuple(t.shape))
 
 
 def _trunc_normal(t: torch.Tensor, var: float, g: torch.Generator) -> None:

@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from ..sources.roles import leaf, parent, role_from_module
+from ..stats.shapes import goog_fan_out, kernel_size
 
 _Q = re.compile(r"(^|\.)(q|query|q_proj)$")
 _K = re.compile(r"(^|\.)(k|key|k_proj)$")
@@ -90,7 +91,7 @@ def fine_roles(role: str, name: str, shape: tuple[int, ...], *, groups: int | No
         rf = math.prod(int(x) for x in shape[2:])
         g = groups or (int(shape[0]) if role == "dwconv" else 1)
         fine = "dwconv" if role == "dwconv" else ("pwconv" if rf == 1 else "conv")
-        return [("", None, fine, int(shape[1]) * rf, max(1, int(shape[0]) * rf // g), _kernel(shape))]
+        return [("", None, fine, int(shape[1]) * rf, max(1, goog_fan_out(shape, g)), kernel_size(shape))]
     if role in ("linear", "attn_in_proj") and len(shape) == 2:
         fi = int(fan_in) if fan_in else int(shape[1])
         fo = int(fan_out) if fan_out else int(shape[0])
@@ -121,13 +122,6 @@ def _is_weight_slot(role: str, name: str, shape: tuple) -> bool:
     return role in WEIGHT_ROLES or (role == "positional" and leaf(name) == "weight" and len(shape) == 2)
 
 
-def _kernel(shape: tuple) -> int:
-    if len(shape) <= 2:
-        return 1
-    rf = math.prod(int(x) for x in shape[2:])
-    return int(round(rf ** (1.0 / (len(shape) - 2))))
-
-
 def weight_slots(module: nn.Module, split_qkv: bool = True) -> tuple[list[Slot], list[tuple[str, nn.Parameter, str]]]:
     """Weight slots (conv, linear, attention, embedding) in module order, and the other parameters
     as (name, param, role) with role in norm_weight / norm_bias / bn_weight / bn_bias / bias / positional / other.
@@ -155,7 +149,7 @@ def weight_slots(module: nn.Module, split_qkv: bool = True) -> tuple[list[Slot],
                 continue
             info = role_from_module(m, pn, name, shape, False)
             w = getattr(m, "weight", None)
-            bk = _kernel(tuple(w.shape)) if info.role == "bias" and isinstance(w, torch.Tensor) else 1
+            bk = kernel_size(tuple(w.shape)) if info.role == "bias" and isinstance(w, torch.Tensor) else 1
             for suffix, rows, fine, fi, fo, k in fine_roles(info.role, name, shape, groups=info.groups, bn=bn,
                                                             bias_kernel=bk, split_qkv=split_qkv):
                 if _is_weight_slot(fine, name, shape):
@@ -227,7 +221,7 @@ def checkpoint_entries(ckpt) -> list[Entry]:
     for r in recs:
         bn = parent(r.name) in stat_parents or "batchnorm" in (r.module_type or "").lower()
         sib = by_name.get(f"{parent(r.name)}.weight" if parent(r.name) else "weight")
-        bk = _kernel(tuple(sib.shape)) if r.role == "bias" and sib is not None else 1
+        bk = kernel_size(tuple(sib.shape)) if r.role == "bias" and sib is not None else 1
         a = np.asarray(r.values(), dtype=np.float64).reshape(r.shape)
         for suffix, rows, fine, fi, fo, k in fine_roles(r.role, r.name, tuple(r.shape), groups=r.groups,
                                                         fan_in=r.fan_in, fan_out=r.fan_out, bn=bn,

@@ -22,6 +22,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..stats.shapes import torch_fans
+
 POSITIONAL_RE = re.compile(
     r"(^|[._])(pos_embed\w*|pos_embedding\w*|position_embeddings?|absolute_pos_embed|cls_token|dist_token|"
     r"mask_token|reg_token|register_tokens?|class_token|relative_position_bias_table|wpe|embed_positions|"
@@ -47,16 +49,6 @@ class RoleInfo:
     fan_out: int | None = None
     groups: int | None = None
     module_type: str | None = None
-
-
-def torch_fans(shape: tuple[int, ...]) -> tuple[int | None, int | None]:
-    """fan_in, fan_out as torch.nn.init computes them (None for ndim < 2)."""
-    if len(shape) < 2:
-        return None, None
-    rf = 1
-    for s in shape[2:]:
-        rf *= int(s)
-    return int(shape[1]) * rf, int(shape[0]) * rf
 
 
 def leaf(name: str) -> str:
