@@ -2,7 +2,7 @@
 
 Public API (lazy imports keep `import paramstat` and `paramstat --help` fast):
     paramstat.load(source, ...)        -> Checkpoint           (sources/)
-    paramstat.scan(source, ...)        -> ScanResult            (scan.py)
+    paramstat.scan(source, ...)        -> ScanResult            (verdict/)
     paramstat.compare(a, b, ...)       -> CompareResult         (compare.py)
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "load": ("paramstat.sources", "load"),
-    "scan": ("paramstat.scan", "scan"),
+    "scan": ("paramstat.verdict", "scan"),
     "compare": ("paramstat.compare", "compare"),
     "Checkpoint": ("paramstat.record", "Checkpoint"),
     "TensorRecord": ("paramstat.record", "TensorRecord"),

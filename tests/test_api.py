@@ -9,6 +9,7 @@ import paramstat
 
 def test_scan_and_compare_callable_after_submodule_import():
     importlib.import_module("paramstat.scan")
+    importlib.import_module("paramstat.verdict.stream")
     importlib.import_module("paramstat.compare.core")
     torch.manual_seed(0)
     a, b = torch.nn.Linear(64, 32), torch.nn.Linear(64, 32)

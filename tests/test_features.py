@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from scipy import stats as ss
 from statsmodels.sandbox.stats.runs import runstest_1samp
 
-from paramstat import features as F
 from paramstat.record import TensorRecord
+from paramstat.verdict import features as F
 
 
 def rec(arr, role="linear", name="w", dtype=None, fan_in=None, fan_out=None):
@@ -127,8 +127,8 @@ def test_bf16_history_and_dtypes():
 # ------------------------------------------------------------------------------------------ edge smear
 
 def _edge(x, dtype="float32"):
-    from paramstat.features import edge_smear
     from paramstat.stats.moments import moments
+    from paramstat.verdict.features import edge_smear
 
     xs = np.sort(x.astype(np.float64))
     return edge_smear(x, float(moments(xs).kurt), dtype)

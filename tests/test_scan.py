@@ -1,4 +1,4 @@
-"""paramstat.scan: orchestration, Table-3 aggregation, JSON layout, DataFrame, plots, --h5 stats.
+"""paramstat.verdict (scan loop, results, layer types, plot data): orchestration, Table-3 aggregation, JSON layout, DataFrame, plots, --h5 stats.
 
 The aggregation tests use a stub judge (the real TensorVerdict with bit statistics from paramstat.stats.bits, a fixed verdict) on a
 tiny synthetic checkpoint, and check the Table-3 numbers against statsmodels' runs test computed bit by
@@ -12,10 +12,13 @@ import struct
 import numpy as np
 import pytest
 
-import paramstat.scan as S
+import paramstat.verdict.stream as stream
 from paramstat.record import Checkpoint, TensorRecord
 from paramstat.verdict import Evidence as Ev
 from paramstat.verdict import TensorVerdict as TV
+from paramstat.verdict import layer_types as LT
+from paramstat.verdict import plotdata as PD
+from paramstat.verdict import results as R
 
 UNTRAINED = {"fc.weight", "fc.bias"}
 
@@ -65,11 +68,12 @@ def tiny_checkpoint(seed=0):
 
 @pytest.fixture
 def stubbed(monkeypatch):
-    monkeypatch.setattr(S, "_judges", lambda: (stub_judge, stub_checkpoint))
+    monkeypatch.setattr(stream, "judge_tensor", stub_judge)
+    monkeypatch.setattr(stream, "judge_checkpoint", stub_checkpoint)
 
 
 def test_layer_types_follow_seed_names():
-    lt = S.layer_types(tiny_checkpoint().records)
+    lt = LT.layer_types(tiny_checkpoint().records)
     assert lt["conv1.weight"] == "Conv weight"
     assert lt["bn1.weight"] == "BN weight"          # from the running_mean sibling
     assert lt["bn1.bias"] == "BN bias"
@@ -82,7 +86,7 @@ def test_layer_types_follow_seed_names():
     prelu = TensorRecord("prelu1.weight", "prelu1.weight", "float32", (10,), "norm_weight", 0)
     prelu_mod = TensorRecord("act.weight", "act.weight", "float32", (10,), "norm_weight", 1, module_type="PReLU")
     ln = TensorRecord("norm.weight", "norm.weight", "float32", (10,), "norm_weight", 2)
-    lt2 = S.layer_types([prelu, prelu_mod, ln])
+    lt2 = LT.layer_types([prelu, prelu_mod, ln])
     assert lt2 == {"prelu1.weight": "PReLU slope", "act.weight": "PReLU slope", "norm.weight": "Norm weight"}
 
 
@@ -101,8 +105,8 @@ def _oracle_bit_z(arr: np.ndarray) -> np.ndarray:
 
 def test_table3_aggregation_matches_statsmodels(stubbed):
     ckpt = tiny_checkpoint()
-    res = S.scan(ckpt, progress=False)
-    rows = {r.layer_type: r for r in S.layer_type_table(res)}
+    res = stream.scan(ckpt, progress=False)
+    rows = {r.layer_type: r for r in res.layer_type_table()}
     assert list(rows)[:2] == ["Conv weight", "FC weight"]        # seed's order: Conv, FC, BN
     conv = rows["Conv weight"]
     assert conv.n_layers == 2 and conv.counts == {"trained": 2}
@@ -132,8 +136,8 @@ def test_table3_hand_computed_constant_bits():
               "frac_16_22": {"max_abs_z": 2.5, "mean_abs_z": 2.5, "n_constant": 6}}
     t = [TV("a", "a", "conv", (2, 2), "float32", 0, 4, "trained", 0.9, [], {"bits": bits_a}),
          TV("b", "b", "conv", (2, 2), "float32", 1, 4, "untrained", 0.2, [], {"bits": bits_b})]
-    res = S.ScanResult("x", "t", "mixed", 0.5, 8, t, ["b"], layer_types={"a": "Conv weight", "b": "Conv weight"})
-    (row,) = S.layer_type_table(res)
+    res = R.ScanResult("x", "t", "mixed", 0.5, 8, t, ["b"], layer_types={"a": "Conv weight", "b": "Conv weight"})
+    (row,) = res.layer_type_table()
     assert row.group_max_z == [5.0, 1.0, 2.5]
     assert row.mean_abs_z == pytest.approx((2.0 * 3 + 1.0 * 1 + 4.0 * 1 + 0.5 * 1 + 2.5 * 1) / 7)
     assert row.counts == {"trained": 1, "untrained": 1}
@@ -142,7 +146,7 @@ def test_table3_hand_computed_constant_bits():
 def test_json_layout_and_dataframe(stubbed):
     from paramstat.report.jsonout import dumps
 
-    res = S.scan(tiny_checkpoint(), progress=False)
+    res = stream.scan(tiny_checkpoint(), progress=False)
     d = json.loads(dumps(res.to_dict()))
     assert d["verdict"] == "mixed" and d["score"] == 0.8
     assert d["n_params"] == 216 + 8 + 8 + 1152 + 16 + 160 + 10
@@ -162,7 +166,7 @@ def test_json_layout_and_dataframe(stubbed):
 
 
 def test_flatten_stats():
-    f = S.flatten_stats({"a": {"b": 1.5, "c": None, "d": [1, 2, None]}, "e": "x", "f": [{"g": 2}], "h": True})
+    f = R.flatten_stats({"a": {"b": 1.5, "c": None, "d": [1, 2, None]}, "e": "x", "f": [{"g": 2}], "h": True})
     assert f["a.b"] == 1.5 and "a.c" not in f and f["e"] == "x" and f["f.0.g"] == 2 and f["h"] is True
     np.testing.assert_array_equal(f["a.d"], [1.0, 2.0, np.nan])
 
@@ -173,9 +177,9 @@ def test_mp_pdf_integrates_to_one_and_edge():
     for q in (0.25, 1.0):
         lp = 2.0 * (1 + math.sqrt(q)) ** 2
         lm = 2.0 * (1 - math.sqrt(q)) ** 2
-        val, _ = quad(lambda x, q=q: S.mp_pdf(np.array([x]), 2.0, q)[0], lm, lp, limit=200)
+        val, _ = quad(lambda x, q=q: PD.mp_pdf(np.array([x]), 2.0, q)[0], lm, lp, limit=200)
         assert val == pytest.approx(1.0, abs=2e-3)
-    sd = S.spectrum_data("w", "untrained", np.random.default_rng(0).normal(0, 1, (400, 100)))
+    sd = PD.spectrum_data("w", "untrained", np.random.default_rng(0).normal(0, 1, (400, 100)))
     assert sd.q == 0.25 and sd.edge == pytest.approx(sd.sigma2 * 2.25)
     assert sd.n_spikes == 0 and sd.evals.max() < 1.05 * sd.edge
 
@@ -183,9 +187,9 @@ def test_mp_pdf_integrates_to_one_and_edge():
 def test_plots_are_valid_pngs(stubbed, tmp_path):
     from paramstat.report.plots import write_all
 
-    res = S.scan(tiny_checkpoint(), progress=False, keep_bits=True)
+    res = stream.scan(tiny_checkpoint(), progress=False, keep_bits=True)
     assert res.bit_z["conv1.weight"].shape == (32,)
-    pd_ = S.plot_data(res)
+    pd_ = PD.plot_data(res)
     assert [h.name for h in pd_.hists][:2] == ["fc.weight", "fc.bias"]   # 'mixed' deciders first
     paths = write_all(pd_, tmp_path / "plots")
     assert sorted(p.name for p in paths) == ["bits_heatmap.png", "hist.png", "scores.png", "spectra.png"]
@@ -206,7 +210,7 @@ def test_report_renders_details_and_mixed(stubbed):
 
     from paramstat.report.scan_report import render
 
-    res = S.scan(tiny_checkpoint(), progress=False)
+    res = stream.scan(tiny_checkpoint(), progress=False)
     con = Console(record=True, width=200)
     render(res, con, details=True)
     text = con.export_text()
@@ -233,7 +237,7 @@ def test_empty_checkpoint_is_a_user_error(stubbed):
     from paramstat.errors import ParamstatError
 
     with pytest.raises(ParamstatError, match="no tensors"):
-        S.scan(Checkpoint("empty", "test", []), progress=False)
+        stream.scan(Checkpoint("empty", "test", []), progress=False)
 
 
 def test_a_failing_tensor_is_reported_not_fatal(monkeypatch):
@@ -242,8 +246,9 @@ def test_a_failing_tensor_is_reported_not_fatal(monkeypatch):
             raise ValueError("odd tensor")
         return stub_judge(rec, raw)
 
-    monkeypatch.setattr(S, "_judges", lambda: (judge, stub_checkpoint))
-    res = S.scan(tiny_checkpoint(), progress=False)
+    monkeypatch.setattr(stream, "judge_tensor", judge)
+    monkeypatch.setattr(stream, "judge_checkpoint", stub_checkpoint)
+    res = stream.scan(tiny_checkpoint(), progress=False)
     tv = {t.name: t for t in res.tensors}["conv2.weight"]
     assert tv.verdict == "skipped" and tv.score is None and "odd tensor" in tv.evidence[0].text
     assert any("conv2.weight: not analysed (ValueError: odd tensor)" in w for w in res.warnings)
@@ -255,7 +260,7 @@ def test_dtype_history_line():
 
     t = [TV(f"w{i}", f"w{i}", "linear", (4, 4), "float32", i, 16, "trained", 0.9, [], {"low_bits_constant": k})
          for i, k in enumerate((0, 13, 16, 16, 12))]
-    res = S.ScanResult("x", "t", "trained", 0.9, 80, t, [])
+    res = R.ScanResult("x", "t", "trained", 0.9, 80, t, [])
     lines = dtype_history(res)
     assert lines == ["1 float32 tensors have their 13+ lowest fraction bits constant (stored via float16): w1",
                      "2 float32 tensors have their 16+ lowest fraction bits constant (stored via bfloat16): w2, w3"]

@@ -144,10 +144,10 @@ def test_python_api_module_and_dataframe():
 
 
 def test_existing_outputs_refused_before_the_work(tiny_pt, tmp_path, capsys, monkeypatch):
-    import paramstat.scan as S
+    import paramstat.verdict as V
 
     called = []
-    monkeypatch.setattr(S, "scan", lambda *a, **k: called.append(1))
+    monkeypatch.setattr(V, "scan", lambda *a, **k: called.append(1))
     (tmp_path / "p").mkdir()
     (tmp_path / "p" / "hist.png").write_bytes(b"x")
     (tmp_path / "r.json").write_text("{}")
@@ -162,8 +162,8 @@ def test_resnet18_layer_types_match_the_seed_table():
     timm = pytest.importorskip("timm")
     from collections import Counter
 
-    from paramstat.scan import layer_types
     from paramstat.sources import checkpoint_from_module
+    from paramstat.verdict.layer_types import layer_types
 
     ck = checkpoint_from_module(timm.create_model("resnet18", pretrained=False))
     c = Counter(layer_types(ck.records).values())

@@ -193,7 +193,7 @@ def test_gbm_hand_computed():
     model = {"thresholds": {"trained": 0.8, "untrained": 0.2, "mixed": 0.05}, "min_n": {"matrix": 4},
              "groups": {"matrix": {"type": "gbm", "features": ["spike_frac", "runs_z"], "learning_rate": 0.5,
                                    "baseline": -0.25, "trees": [stump, stump2]}}}
-    from paramstat.features import Features
+    from paramstat.verdict.features import Features
 
     f = Features("matrix", {"spike_frac": 0.9, "runs_z": -8.0}, {}, {"n": 100})
     tv = judge_features(rec(np.zeros((10, 10), np.float32)), f, model)
@@ -212,7 +212,7 @@ def test_logistic_hand_computed():
     model = {"thresholds": {"trained": 0.8, "untrained": 0.2, "mixed": 0.05}, "min_n": {"matrix": 4, "vector": 4},
              "groups": {"matrix": {"features": ["kurt", "runs_z"], "mean": [1.0, 0.0], "scale": [2.0, 4.0],
                                    "coef": [1.5, -0.5], "intercept": 0.25}}}
-    from paramstat.features import Features
+    from paramstat.verdict.features import Features
 
     f = Features("matrix", {"kurt": 5.0, "runs_z": -8.0}, {}, {"n": 100})
     tv = judge_features(rec(np.zeros((10, 10), np.float32)), f, model)
@@ -260,7 +260,7 @@ def test_checkpoint_tail_rule():
 
 def test_model_file_is_consistent():
     m = load_model()
-    from paramstat.features import MATRIX_FEATURES, VECTOR_FEATURES
+    from paramstat.verdict.features import MATRIX_FEATURES, VECTOR_FEATURES
 
     for g, allowed in (("matrix", MATRIX_FEATURES), ("vector", VECTOR_FEATURES)):
         gm = m["groups"][g]
@@ -329,7 +329,7 @@ def test_checkpoint_with_nothing_decided_is_undetermined():
 
 def test_scan_notes_explain_undecisive_untrained_tensors():
     from paramstat.report.scan_report import undecisive_notes
-    from paramstat.scan import ScanResult
+    from paramstat.verdict import ScanResult
 
     tr = [_tv(f"l{i}.weight", "matrix", 1000, "trained", 0.99) for i in range(5)]
     weak = _tv("stem.weight", "matrix", 1000, "untrained", 0.1)

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from paramstat.features import Features
 from paramstat.record import TensorRecord
 from paramstat.verdict import judge_checkpoint, judge_features, load_model
+from paramstat.verdict.features import Features
 
 ROOT = Path(__file__).resolve().parent.parent
 FEATURES = ROOT / "datasets" / "zoo" / "features.csv.gz"
@@ -58,7 +58,7 @@ def test_script_scoring_matches_judge_features(zoo, fv):
 
 def test_zoo_labels_and_model_fit(zoo):
     """The final model separates the zoo's weight matrices (in-sample sanity: far better than chance)."""
-    from paramstat.verdict import _gbm
+    from paramstat.verdict.scoring import _gbm
 
     model = load_model()
     mats = zoo[(zoo["group"] == "matrix") & ~zoo["constant"] & zoo["label"].isin(["trained", "untrained"])

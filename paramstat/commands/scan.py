@@ -42,7 +42,7 @@ def _check_outputs(args) -> None:
 def run(args) -> int:
     from rich.console import Console
 
-    from ..scan import scan
+    from ..verdict import scan
 
     json_stdout = args.json == "-"
     out = Console(stderr=json_stdout)
@@ -62,7 +62,7 @@ def run(args) -> int:
         render(result, out, details=args.details)
     if args.plots:
         from ..report.plots import write_all
-        from ..scan import plot_data
+        from ..verdict.plotdata import plot_data
 
         paths = write_all(plot_data(result), args.plots, force=args.force)
         err.print(f"wrote {len(paths)} plots to {args.plots}: " + ", ".join(p.name for p in paths))

@@ -1,5 +1,5 @@
 """PNG plots for `paramstat scan --plots DIR` (matplotlib Agg, atomic writes). Draws PlotData from
-paramstat.scan.plot_data; computes nothing."""
+paramstat.verdict.plotdata.plot_data; computes nothing."""
 from __future__ import annotations
 
 import math
@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import atomic_path
-from ..scan import PlotData
+from ..verdict.plotdata import PlotData
 
 COLORS = {"trained": "#2ca02c", "untrained": "#ff7f0e", "undetermined": "#7f7f7f", "skipped": "#cccccc"}
 

@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..scan import ScanResult, layer_type_table
+from ..verdict.results import ScanResult
 
 STYLE = {"trained": "bold green", "untrained": "bold yellow", "mixed": "bold magenta",
          "undetermined": "dim", "skipped": "dim"}
@@ -42,7 +42,7 @@ _COUNT_COLS = (("trained", "trained"), ("untrained", "untr."), ("undetermined", 
 
 
 def layer_table(result: ScanResult) -> Table:
-    rows = layer_type_table(result)
+    rows = result.layer_type_table()
     labels = next((r.group_labels for r in rows if r.n_layers), ["frac 0-7", "frac 8-15", "frac 16-22"])
     tab = Table(title="Runs tests on fraction bits per layer type (seed's Table 3) — max |Z| per bit group, "
                       "mean |Z|, verdict counts", title_justify="left", header_style="bold",

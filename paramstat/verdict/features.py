@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .dtypes import as_float
+from ..dtypes import as_float
 
 SUBSAMPLE = 32_768           # values for KS / quantile / moment statistics (fixed-seed subsample)
 SPECTRAL_MAX_DIM = 256       # spectra on at most this many rows (and 4x as many cols), a fixed random subset
@@ -58,7 +58,7 @@ def _subsample(x: np.ndarray, k: int = SUBSAMPLE, seed: int = 0) -> np.ndarray:
 
 def _ks_d(xs_sorted: np.ndarray, cdf) -> float:
     """Two-sided KS statistic D of a sorted sample against a continuous CDF."""
-    from .stats.signatures import ks_distance
+    from ..stats.signatures import ks_distance
 
     return ks_distance(xs_sorted, cdf(xs_sorted))
 
@@ -80,7 +80,7 @@ def _safe_log10(v: float, floor: float = 1e-12) -> float:
 # ---------------------------------------------------------------------------------------------- stats
 
 def _moments(x: np.ndarray) -> dict:
-    from .stats.moments import moments
+    from ..stats.moments import moments
 
     m = moments(x)
     return {k: float(getattr(m, k)) for k in ("mean", "std", "skew", "kurt", "median", "mad", "robust_std",
@@ -89,7 +89,7 @@ def _moments(x: np.ndarray) -> dict:
 
 def _value_runs(x: np.ndarray, cutoff: float | None = None) -> dict:
     """Runs about the median (estimated on the subsample when given: the test conditions on n1)."""
-    from .stats.runs import value_runs
+    from ..stats.runs import value_runs
 
     r = value_runs(x, about="median" if cutoff is None else float(cutoff))
     return {"n": int(r.n), "runs": int(r.runs), "z": float(r.z), "constant": bool(r.constant)}
@@ -99,7 +99,7 @@ def _axis_runs_z(x_nd: np.ndarray, cutoff: float) -> float:
     """Most negative median-runs Z along the conv axes (kernel / in / out), 0 when not applicable."""
     if x_nd.ndim < 3 or int(np.prod(x_nd.shape[2:])) < 2:
         return 0.0
-    from .stats.runs import axis_runs
+    from ..stats.runs import axis_runs
 
     zs = [float(r.z) for r in axis_runs(x_nd, about=float(cutoff)).values() if not r.constant]
     zs = [z for z in zs if math.isfinite(z)]
@@ -108,7 +108,7 @@ def _axis_runs_z(x_nd: np.ndarray, cutoff: float) -> float:
 
 def _bits(raw: np.ndarray, dtype: str) -> tuple[dict, np.ndarray, int]:
     """(summary, P(bit=1) per position, number of constant low fraction bits: bf16/fp16 history)."""
-    from .stats.bits import bit_tests
+    from ..stats.bits import bit_tests
 
     bt = bit_tests(raw.reshape(-1), dtype)
     freq = np.asarray(bt.ones, dtype=np.float64) / max(int(bt.n), 1)
@@ -157,7 +157,7 @@ def edge_smear(x: np.ndarray, kurt: float, dtype: str = "float32") -> dict | Non
 
 def _spectral(w2d: np.ndarray) -> dict | None:
     """MP spikes, top/edge and shuffle distance of the (rows x cols) matrix; None when too small."""
-    from .stats.spectral import spectral
+    from ..stats.spectral import spectral
 
     m, n = w2d.shape
     if min(m, n) < 8:
@@ -185,7 +185,7 @@ def _signature(x_nd: np.ndarray, record, xs_sorted: np.ndarray) -> dict:
     """Best-matching init law at its exact scale (paramstat.stats.signatures on a SUBSAMPLE-value
     subsample; orthogonal included): {'best', 'ks_d', 'scale_ratio', 'kind'}. Constant laws are left to
     the rules. The fan-free candidates (normal 1, .02, .01, 1e-6) always give a finite distance."""
-    from .stats.signatures import init_signatures
+    from ..stats.signatures import init_signatures
 
     rep = init_signatures(x_nd, record.role, record.fan_in, record.fan_out, tuple(record.shape),
                           groups=record.groups, seed=0, sample_max=SUBSAMPLE)
@@ -212,7 +212,7 @@ def _free_fit(xs_sorted: np.ndarray) -> dict:
 def _fit_report(x: np.ndarray) -> dict | None:
     """Best family by BIC (paramstat.stats.fits) on a small subsample — reported, not scored."""
     try:
-        from .stats.fits import fit_families
+        from ..stats.fits import fit_families
 
         rep = fit_families(_subsample(x, 20_000), seed=0, subsample=20_000)
         return {"best": rep.best, "fits": [{"family": f.family, "bic": float(f.bic), "ks_d": float(f.ks_d)}
