@@ -7,7 +7,7 @@ from statsmodels.sandbox.stats.runs import runstest_1samp
 
 from paramstat.dtypes import LAYOUTS
 from paramstat.stats import _bitkernel
-from paramstat.stats.bits import bit_tests, bit_tests_from_counts, layer_type_table
+from paramstat.stats.bits import bit_tests, bit_tests_from_counts
 
 
 def bit_matrix(u):
@@ -116,19 +116,6 @@ def test_image_bytes_are_not_iid():
     ramp = np.tile(np.linspace(0, 255, 256).astype(np.uint8), (64, 1))
     bt = bit_tests(ramp, "uint8")
     assert bt.nbits == 8 and bt.summary()["high_nibble"]["max_abs_z"] > 100
-
-
-def test_layer_type_table():
-    rng = np.random.default_rng(4)
-    tests = [("conv", bit_tests(rng.standard_normal(3000).astype(np.float32), "float32")) for _ in range(3)]
-    tests.append(("bn_weight", bit_tests(np.ones(64, np.float32), "float32")))
-    rows = layer_type_table(tests)
-    conv = rows[0]
-    assert conv["layer_type"] == "conv" and conv["n_layers"] == 3
-    expect = max(t.summary()["frac_8_15"]["max_abs_z"] for _, t in tests[:3])
-    assert conv["frac_8_15"]["max_abs_z"] == pytest.approx(expect)
-    bn = rows[1]
-    assert bn["n_layers"] == 1 and bn["fraction"]["n_constant"] == 23  # all-ones: every bit constant
 
 
 def test_pooled_counts_from_counts():

@@ -12,12 +12,14 @@ between the two value distributions, robust statistics, histograms.
 from __future__ import annotations
 
 import math
-import zlib
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..dtypes import as_float
+from ..stats import sampling
+from ..stats.moments import MAD_TO_STD_4, MOORS_NORMAL_4, Robust
+from ..stats.moments import robust as robust_moments
 from .kernel import PairSums
 
 
@@ -72,10 +74,7 @@ def pearson(s: PairSums, ma: MomentsLite, mb: MomentsLite) -> float:
 def subsample_index(n: int, k: int, key: str, seed: int = 0) -> np.ndarray | None:
     """Sorted indices of a deterministic sample of k of n positions (with replacement; None = all).
     Seeded by (seed, name), so A and B get the same positions and reruns give the same numbers."""
-    if n <= k:
-        return None
-    rng = np.random.default_rng([seed, zlib.crc32(key.encode())])
-    return np.sort(rng.integers(0, n, size=k))
+    return sampling.sample_index(n, k, seed=seed, key=key, sort=True)
 
 
 def take(raw: np.ndarray, dtype: str, idx: np.ndarray | None) -> np.ndarray:
@@ -101,22 +100,9 @@ def ks_w1(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return d, w1
 
 
-@dataclass
-class RobustLite:
-    median: float
-    robust_std: float   # 1.4826 * MAD
-    robust_kurt: float  # Moors' octile kurtosis minus its normal value 1.2331 (0 for a normal)
-
-
-def robust(x: np.ndarray) -> RobustLite:
-    if x.size == 0:
-        return RobustLite(math.nan, math.nan, math.nan)
-    med = float(np.median(x))
-    mad = float(np.median(np.abs(x - med)))
-    e = np.quantile(x, [1 / 8, 2 / 8, 3 / 8, 5 / 8, 6 / 8, 7 / 8])
-    den = e[4] - e[1]
-    rk = float(((e[5] - e[3]) + (e[2] - e[0])) / den - 1.2331) if den > 0 else math.nan
-    return RobustLite(med, 1.4826 * mad, rk)
+def robust(x: np.ndarray) -> Robust:
+    """paramstat.stats.moments.robust with compare's published 4-digit constants (1.4826, 1.2331)."""
+    return robust_moments(x, MAD_TO_STD_4, MOORS_NORMAL_4)
 
 
 def histograms(x: np.ndarray, y: np.ndarray, bins: int = 64) -> dict:
@@ -144,19 +130,14 @@ def matrix_view(raw: np.ndarray, dtype: str, shape: tuple[int, ...], max_rows: i
     if cols < 2:
         return None
     m = np.asarray(raw).reshape(rows, cols)
-    rng = np.random.default_rng([seed, zlib.crc32(key.encode()), 7])
-    ri = np.sort(rng.choice(rows, max_rows, replace=False)) if rows > max_rows else slice(None)
-    ci = np.sort(rng.choice(cols, max_cols, replace=False)) if cols > max_cols else slice(None)
-    sub = m[ri][:, ci]
+    sub = sampling.crop(m, max_rows, max_cols, seed=seed, key=key, streams=(7,))
     return as_float(np.ascontiguousarray(sub), dtype).astype(np.float64), (rows, cols)
 
 
 def fit_summary(x: np.ndarray, seed: int, subsample: int) -> dict | None:
-    """Best family by BIC and its parameters (paramstat.stats.fits), or None when unavailable."""
-    try:
-        from ..stats.fits import fit_families
-    except ImportError:
-        return None
+    """Best family by BIC and its parameters (paramstat.stats.fits), or None for tiny / constant x."""
+    from ..stats.fits import fit_families
+
     if x.size < 8 or not np.std(x) > 0:
         return None
     rep = fit_families(x, seed=seed, subsample=subsample)
@@ -169,11 +150,9 @@ def fit_summary(x: np.ndarray, seed: int, subsample: int) -> dict | None:
 
 
 def spectral_summary(w: np.ndarray, seed: int) -> dict | None:
-    """Spikes above the Marchenko-Pastur edge (paramstat.stats.spectral), or None when unavailable."""
-    try:
-        from ..stats.spectral import spectral
-    except ImportError:
-        return None
+    """Spikes above the Marchenko-Pastur edge (paramstat.stats.spectral), or None for non-finite / constant w."""
+    from ..stats.spectral import spectral
+
     if not np.all(np.isfinite(w)) or not np.std(w) > 0:
         return None
     sp = spectral(w, seed=seed)

@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from ..stats.sampling import subsample as sample_values
 from .profile import load_profile, predict, unit_dist
 
 FALLBACK = {"attn_q": ("linear",), "attn_k": ("linear",), "attn_v": ("linear",), "attn_proj": ("linear",),
@@ -205,8 +206,7 @@ def check_native(module, report: NativeReport, subsample: int = 10_000, alpha: f
             std_bound = 0.02 + 4.0 * math.sqrt(max(kurt_mix + 2.0, 0.1) / (4.0 * n))
         ks_d = ks_bound = None
         if n >= 20:
-            rng = np.random.default_rng(0)
-            xs = x if n <= subsample else x[rng.choice(n, subsample, replace=False)]
+            xs = sample_values(x, subsample, seed=0, replace=False)
             z = (xs - r.loc) / r.scale
             if r.pos_scale:
                 def cdf(v, ps=ps, d=d):

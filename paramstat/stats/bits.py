@@ -133,31 +133,3 @@ def bit_tests(arr: np.ndarray, dtype: str) -> BitTests:
     u = _unsigned(arr, dtype).reshape(-1)
     ones, trans = bit_counts(u)
     return bit_tests_from_counts(u.size, ones, trans, dtype)
-
-
-def layer_type_table(tests: dict[str, list[BitTests]] | list[tuple[str, BitTests]]) -> list[dict]:
-    """The seed's Table 3: one row per layer type with '# layers' and, per group, the max over
-    layers of the per-layer max |runs Z| (``max_abs_z``) and the mean over layers of the per-layer
-    mean |runs Z| (``mean_abs_z``).
-
-    ``tests``: {layer_type: [BitTests, ...]} or [(layer_type, BitTests), ...]."""
-    if not isinstance(tests, dict):
-        d: dict[str, list[BitTests]] = {}
-        for k, t in tests:
-            d.setdefault(k, []).append(t)
-        tests = d
-    rows = []
-    for ltype, lst in tests.items():
-        row: dict = {"layer_type": ltype, "n_layers": len(lst)}
-        if lst:
-            sums = [t.summary() for t in lst]
-            for g in lst[0].groups():
-                mx = [s[g]["max_abs_z"] for s in sums if not np.isnan(s[g]["max_abs_z"])]
-                mn = [s[g]["mean_abs_z"] for s in sums if not np.isnan(s[g]["mean_abs_z"])]
-                row[g] = {
-                    "max_abs_z": float(max(mx)) if mx else float("nan"),
-                    "mean_abs_z": float(np.mean(mn)) if mn else float("nan"),
-                    "n_constant": int(sum(s[g]["n_constant"] for s in sums)),
-                }
-        rows.append(row)
-    return rows

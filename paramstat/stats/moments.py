@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from .sampling import subsample
+
 _Z995 = 2.5758293035489004   # Phi^-1(0.995)
 _Z75 = 0.6744897501960817    # Phi^-1(0.75)
 _Z875 = 1.1503493803760079   # Phi^-1(0.875)
@@ -24,6 +26,10 @@ _Z625 = 0.3186393639643752   # Phi^-1(0.625)
 TAIL_NORMAL = _Z995 / _Z75                       # 3.8189...
 MOORS_NORMAL = 2 * (_Z875 - _Z625) / (2 * _Z75)  # 1.2330...
 MAD_TO_STD = 1.0 / _Z75                          # 1.4826...
+# Rounded forms older callers were published with (kept so their numbers stay as they are):
+MAD_TO_STD_4, MOORS_NORMAL_4 = 1.4826, 1.2331    # compare's robust statistics
+MAD_TO_STD_6 = 1.482602                          # fits: the t fit's starting scale
+OCTILES = (1 / 8, 2 / 8, 3 / 8, 5 / 8, 6 / 8, 7 / 8)
 
 _QS = np.array([0.005, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 0.995])
 
@@ -80,13 +86,41 @@ def moments(x, seed: int = 0) -> Moments:
         skew = kurt = float("nan")
     r = x
     if n > ROBUST_EXACT_MAX:
-        r = x[np.random.default_rng(seed).integers(0, n, ROBUST_SUBSAMPLE)]
+        r = subsample(x, ROBUST_SUBSAMPLE, seed=seed)
     q = np.quantile(r, _QS)
     q005, e1, q25, e3, med, e5, q75, e7, q995 = (float(v) for v in q)
-    mad = float(np.median(np.abs(r - r.dtype.type(med))))
+    mad = median_abs_dev(r, med)
     iqr = q75 - q25
     tail = ((q995 - q005) / iqr) / TAIL_NORMAL if iqr > 0 else float("nan")
-    e2, e6 = q25, q75  # E2 = q(2/8), E6 = q(6/8)
-    rk = ((e7 - e5) + (e3 - e1)) / (e6 - e2) - MOORS_NORMAL if e6 > e2 else float("nan")
+    rk = moors_kurtosis((e1, q25, e3, e5, q75, e7))  # E2 = q(2/8), E6 = q(6/8)
     return Moments(n, mean, float(np.sqrt(m2)), skew, kurt, med, mad, MAD_TO_STD * mad, rk, tail,
                    float(x.min()), float(x.max()), int(r.size))
+
+
+def median_abs_dev(x: np.ndarray, med: float) -> float:
+    """MAD = median |x - med| (med rounded to x's dtype first)."""
+    return float(np.median(np.abs(x - x.dtype.type(med))))
+
+
+def moors_kurtosis(e, normal: float = MOORS_NORMAL) -> float:
+    """Moors (1988): [(E7 - E5) + (E3 - E1)] / (E6 - E2) - normal, from the octiles (E1, E2, E3, E5, E6,
+    E7); NaN when E6 <= E2."""
+    e1, e2, e3, e5, e6, e7 = e
+    return ((e7 - e5) + (e3 - e1)) / (e6 - e2) - normal if e6 > e2 else float("nan")
+
+
+@dataclass
+class Robust:
+    median: float
+    robust_std: float    # mad_to_std * MAD
+    robust_kurt: float   # Moors' octile kurtosis minus its normal value (0 for a normal)
+
+
+def robust(x: np.ndarray, mad_to_std: float = MAD_TO_STD, moors_normal: float = MOORS_NORMAL) -> Robust:
+    """Median (np.median), scaled MAD and Moors kurtosis of all of x (no subsample); NaNs when empty."""
+    if x.size == 0:
+        nan = float("nan")
+        return Robust(nan, nan, nan)
+    med = float(np.median(x))
+    rk = moors_kurtosis(np.quantile(x, OCTILES), moors_normal)
+    return Robust(med, mad_to_std * median_abs_dev(x, med), float(rk))

@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .sampling import sample_index, subsample
+
 LECUN_TN_STD = 0.87962566103423978  # std of N(0,1) truncated to (-2, 2)
 
 
@@ -196,7 +198,7 @@ def orthogonal_distance(w: np.ndarray, seed: int = 0, max_rows: int = 64) -> tup
     if m < 2:
         return float("nan"), float("nan")
     if m > max_rows:
-        a = a[np.sort(np.random.default_rng(seed).choice(m, max_rows, replace=False))]
+        a = a[sample_index(m, max_rows, seed=seed, replace=False, sort=True)]
         m = max_rows
     a = a.astype(np.float64)
     from .spectral import _blas_limit
@@ -224,10 +226,7 @@ def init_signatures(x, role: str | None = None, fan_in: int | None = None, fan_o
     n = int(flat.size)
     if n == 0:
         return SignatureReport(None, float("nan"), [], [], 0, 0, seed)
-    if n > sample_max:
-        sub = flat[np.random.default_rng(seed).integers(0, n, sample_max)]
-    else:
-        sub = flat
+    sub = subsample(flat, sample_max, seed=seed)
     xs = np.sort(sub.astype(np.float64))
     i = np.arange(1, xs.size + 1, dtype=np.float64)
     steps = (i / xs.size, (i - 1) / xs.size)

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import sampling
+
 TW_T = 4.0
 CONVENTION = "(out, in/groups*prod(kernel)); lambda = s^2/N, N = max dim"
 
@@ -75,6 +77,45 @@ def as_matrix(w) -> np.ndarray:
     if w.ndim < 2:
         return w.reshape(1, -1)
     return w.reshape(w.shape[0], -1)
+
+
+def mp_edge(sigma2: float, q: float) -> float:
+    """Upper MP edge lambda_+ = sigma^2 (1 + sqrt q)^2 (Marchenko & Pastur 1967)."""
+    return sigma2 * (1 + np.sqrt(q)) ** 2
+
+
+def mp_pdf(x, sigma2: float, q: float) -> np.ndarray:
+    """MP density of the eigenvalues of X^T X / N, X (N x M) i.i.d. of variance sigma^2, q = M/N <= 1:
+    p(x) = sqrt((l+ - x)(x - l-)) / (2 pi sigma^2 q x) on (l-, l+), l+- = sigma^2 (1 +- sqrt q)^2."""
+    x = np.asarray(x, dtype=np.float64)
+    lp, lm = mp_edge(sigma2, q), sigma2 * (1 - np.sqrt(q)) ** 2
+    inside = (x > lm) & (x < lp)
+    out = np.zeros_like(x)
+    xi = x[inside]
+    out[inside] = np.sqrt((lp - xi) * (xi - lm)) / (2 * np.pi * sigma2 * q * xi)
+    return out
+
+
+@dataclass
+class MPCurve:
+    """What a spectrum plot draws, taken from the scoring's :class:`Spectral` (same sigma^2, q, edge)."""
+    eigs: np.ndarray          # lambda_i = s_i^2 / N of the sampled matrix, descending
+    sampled_shape: tuple[int, int]
+    sigma2: float
+    q: float
+    edge: float               # lambda_+
+    spike_threshold: float    # the Tracy–Widom threshold the spike count uses
+    n_spikes: int
+    x: np.ndarray             # grid on [lambda_-, lambda_+]
+    pdf: np.ndarray           # mp_pdf on the grid
+
+
+def mp_curve(sp: Spectral, points: int = 400) -> MPCurve:
+    """The MP overlay of a spectrum plot from the scoring's result (no second SVD, no other sigma^2)."""
+    lo = sp.mp_sigma2 * (1 - np.sqrt(sp.q)) ** 2
+    x = np.linspace(lo, sp.mp_edge, points) if sp.mp_edge > 0 else np.zeros(0)
+    return MPCurve(sp.eigs, sp.sampled_shape, sp.mp_sigma2, sp.q, sp.mp_edge, sp.spike_threshold, sp.n_spikes,
+                   x, mp_pdf(x, sp.mp_sigma2, sp.q) if x.size else x)
 
 
 def _svdvals(m: np.ndarray) -> np.ndarray:
@@ -125,13 +166,9 @@ def spectral(w2d, seed: int = 0, max_n: int = 2048, max_m: int = 1024,
 def _spectral(w2d, seed: int, max_n: int, max_m: int) -> Spectral:
     w = as_matrix(w2d)
     shape = (int(w.shape[0]), int(w.shape[1]))
-    rng = np.random.default_rng(seed)
-    big = 0 if w.shape[0] >= w.shape[1] else 1
-    caps = (max_n, max_m) if big == 0 else (max_m, max_n)
-    if w.shape[0] > caps[0]:
-        w = w[np.sort(rng.choice(w.shape[0], caps[0], replace=False))]
-    if w.shape[1] > caps[1]:
-        w = w[:, np.sort(rng.choice(w.shape[1], caps[1], replace=False))]
+    rng = sampling.rng(seed)
+    caps = (max_n, max_m) if w.shape[0] >= w.shape[1] else (max_m, max_n)
+    w = sampling.crop(w, *caps, rng=rng)
     w = np.asarray(w, dtype=np.float64)
     n, m = max(w.shape), min(w.shape)
     sv = _svdvals(w)
@@ -141,7 +178,7 @@ def _spectral(w2d, seed: int, max_n: int, max_m: int) -> Spectral:
     if sigma2 <= 0 or m < 1:
         nan = float("nan")
         return Spectral(sv, CONVENTION, shape, tuple(w.shape), q, sigma2, 0.0, 0.0, 0, 0.0, nan, nan, nan, seed)
-    edge = sigma2 * (1 + np.sqrt(q)) ** 2
+    edge = mp_edge(sigma2, q)
     thr = mp_threshold(sigma2, n, m)
     top = float(eig[0])
     k = int(np.clip(300_000 // w.size, 1, 8))
