@@ -1,12 +1,14 @@
 """Distance of a tensor to every known initializer (BRIEF §3), with the scale fixed by the init's
 formula (never fitted), so a trained tensor that kept its marginal shape but changed scale is far.
 
-Fans follow torch's ``_calculate_fan_in_and_fan_out`` from the shape (out, in/groups, *k):
+Fans (stats.shapes) follow torch's ``_calculate_fan_in_and_fan_out`` from the shape (out, in/groups, *k):
 fan_in = in/groups * prod(k), fan_out = out * prod(k); the timm/TF depthwise convention
-fan_out_grouped = out/groups * prod(k) is added when groups > 1. 1-D tensors use the fan_in /
+fan_out_grouped = out * prod(k) // groups is added when groups > 1. 1-D tensors use the fan_in /
 fan_out arguments (a bias gets its layer's fan_in). Candidates (name: distribution):
   pytorch_default        U(+-1/sqrt(fan_in))  (= kaiming_uniform_(a=sqrt 5); timm ViT patch conv)
   pytorch_default_bias   U(+-1/sqrt(fan_in))  for 1-D biases
+  pytorch_rnn            U(+-1/sqrt(hidden_size)) for every nn.RNN/LSTM/GRU weight and bias (replaces the
+                         two above when ``hidden_size`` is given; torch RNNBase.reset_parameters)
   kaiming_normal_fan_in / _fan_out / _fan_out_grouped   N(0, 2/fan)        (relu gain sqrt 2)
   kaiming_uniform_fan_in / _fan_out / _fan_out_grouped  U(+-sqrt(6/fan))
   xavier_normal N(0, 2/(fan_in+fan_out)),  xavier_uniform U(+-sqrt(6/(fan_in+fan_out)))
@@ -31,6 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .sampling import sample_index, subsample
+from .shapes import goog_fan_out, torch_fans
 
 LECUN_TN_STD = 0.87962566103423978  # std of N(0,1) truncated to (-2, 2)
 
@@ -78,16 +81,15 @@ class SignatureReport:
 
 
 def fans(shape, fan_in=None, fan_out=None, groups=None) -> dict[str, float]:
-    """{'fan_in', 'fan_out', 'fan_out_grouped'?} from the shape (torch convention), else the args."""
+    """{'fan_in', 'fan_out', 'fan_out_grouped'?} from the shape (stats.shapes: torch's fans, timm's
+    grouped fan_out), else the args."""
     shape = tuple(int(s) for s in shape)
     g = int(groups) if groups else 1
     out: dict[str, float] = {}
     if len(shape) >= 2:
-        rf = int(np.prod(shape[2:])) if len(shape) > 2 else 1
-        out["fan_in"] = shape[1] * rf
-        out["fan_out"] = shape[0] * rf
+        out["fan_in"], out["fan_out"] = torch_fans(shape)
         if g > 1:
-            out["fan_out_grouped"] = shape[0] // g * rf
+            out["fan_out_grouped"] = goog_fan_out(shape, g)
     else:
         if fan_in:
             out["fan_in"] = int(fan_in)
@@ -96,14 +98,18 @@ def fans(shape, fan_in=None, fan_out=None, groups=None) -> dict[str, float]:
     return out
 
 
-def candidates(shape, role=None, fan_in=None, fan_out=None, groups=None) -> list[tuple[str, str, dict]]:
+def candidates(shape, role=None, fan_in=None, fan_out=None, groups=None,
+               hidden_size=None) -> list[tuple[str, str, dict]]:
     """(name, kind, params) for every initializer applicable to this tensor."""
     f = fans(shape, fan_in, fan_out, groups)
     nd = len(tuple(shape))
     c: list[tuple[str, str, dict]] = []
     fi, fo = f.get("fan_in"), f.get("fan_out")
+    if hidden_size:  # torch.nn.RNNBase.reset_parameters: every weight and bias U(+-1/sqrt(hidden_size))
+        c.append(("pytorch_rnn", "uniform", {"b": 1 / np.sqrt(hidden_size)}))
     if nd >= 2 and fi:
-        c.append(("pytorch_default", "uniform", {"b": 1 / np.sqrt(fi)}))
+        if not hidden_size:
+            c.append(("pytorch_default", "uniform", {"b": 1 / np.sqrt(fi)}))
         for mode in ("fan_in", "fan_out", "fan_out_grouped"):
             if f.get(mode):
                 c.append((f"kaiming_normal_{mode}", "normal", {"s": np.sqrt(2 / f[mode])}))
@@ -116,7 +122,7 @@ def candidates(shape, role=None, fan_in=None, fan_out=None, groups=None) -> list
         sp = np.sqrt(1 / fi) / LECUN_TN_STD
         c.append(("lecun_normal", "truncnorm", {"s": sp, "a": -2 * sp, "b": 2 * sp}))
         c.append(("trunc_normal_fan_in", "truncnorm", {"s": np.sqrt(1 / fi), "a": -2.0, "b": 2.0}))
-    elif fi:
+    elif fi and not hidden_size:
         c.append(("pytorch_default_bias", "uniform", {"b": 1 / np.sqrt(fi)}))
     c.append(("trunc_normal_0.02", "truncnorm", {"s": 0.02, "a": -2.0, "b": 2.0}))
     c.append(("normal_0.02", "normal", {"s": 0.02}))
@@ -214,12 +220,13 @@ def orthogonal_distance(w: np.ndarray, seed: int = 0, max_rows: int = 64) -> tup
 
 def init_signatures(x, role: str | None = None, fan_in: int | None = None, fan_out: int | None = None,
                     shape=None, groups: int | None = None, seed: int = 0,
-                    sample_max: int = 200_000) -> SignatureReport:
+                    sample_max: int = 200_000, hidden_size: int | None = None) -> SignatureReport:
     """Distance of ``x`` to every applicable initializer (module doc); best = smallest distance.
 
     ``x`` may be the tensor or any 1-D (e.g. sorted, sub-sampled) set of its values: ``shape`` then
     gives the fans, and the orthogonal test (which needs the matrix) is skipped. ``role`` is recorded
-    for the caller; the candidates follow the shape and fans, not the role."""
+    for the caller; the candidates follow the shape and fans, not the role. ``hidden_size`` (recurrent
+    layers) makes PyTorch's RNN law U(+-1/sqrt(hidden_size)) the default candidate ``pytorch_rnn``."""
     x = np.asarray(x)
     shape = tuple(x.shape) if shape is None else tuple(shape)
     flat = x.reshape(-1)
@@ -233,7 +240,7 @@ def init_signatures(x, role: str | None = None, fan_in: int | None = None, fan_o
     std = float(np.std(xs))
     is_const = bool(flat[0] == flat[-1] and np.all(flat == flat[0]))
     matches: list[SigMatch] = []
-    for name, kind, p in candidates(shape, role, fan_in, fan_out, groups):
+    for name, kind, p in candidates(shape, role, fan_in, fan_out, groups, hidden_size):
         if kind == "constant":
             d = float(np.mean(flat != p["c"]))
             matches.append(SigMatch(name, d, kind, p))

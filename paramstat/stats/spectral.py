@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import sampling
+from .shapes import as_matrix
 
 TW_T = 4.0
 CONVENTION = "(out, in/groups*prod(kernel)); lambda = s^2/N, N = max dim"
@@ -67,16 +68,6 @@ class Spectral:
         if with_sv:
             d["sv"] = self.sv.tolist()
         return d
-
-
-def as_matrix(w) -> np.ndarray:
-    """Conv (out, in/groups, *k) -> (out, in/groups*prod(k)); 2-D unchanged; 1-D -> (1, n)."""
-    w = np.asarray(w)
-    if w.ndim == 2:
-        return w
-    if w.ndim < 2:
-        return w.reshape(1, -1)
-    return w.reshape(w.shape[0], -1)
 
 
 def mp_edge(sigma2: float, q: float) -> float:
