@@ -30,6 +30,7 @@ class TensorRecord:
     fan_out: int | None = None    # conv: out * prod(kernel) (torch convention: not divided by groups); linear: out_features
     groups: int | None = None
     reader: Callable[[], np.ndarray] | None = field(default=None, repr=False, compare=False)
+    hidden_size: int | None = None  # recurrent layers (RNN/LSTM/GRU): torch's init U(+-1/sqrt(hidden_size))
 
     @property
     def numel(self) -> int:
@@ -58,12 +59,16 @@ class TensorRecord:
         return as_float(self.read(), self.dtype)
 
     def meta(self) -> dict:
-        return {
+        """JSON-ready description; 'hidden_size' only for recurrent-layer tensors (where it is known)."""
+        out = {
             "name": self.name, "stored_name": self.stored_name, "dtype": self.dtype,
             "shape": list(self.shape), "role": self.role, "depth": self.depth,
             "module_type": self.module_type, "fan_in": self.fan_in, "fan_out": self.fan_out,
             "groups": self.groups, "numel": self.numel,
         }
+        if self.hidden_size is not None:
+            out["hidden_size"] = self.hidden_size
+        return out
 
 
 @dataclass

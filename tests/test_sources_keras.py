@@ -184,6 +184,8 @@ def test_legacy_weights_only_names_from_layer_names(tmp_path):
     assert (k.role, tuple(k.shape), k.fan_in, k.fan_out) == ("linear", (8, 3), 3, 8)   # PyTorch weight_ih layout
     assert (rk.role, tuple(rk.shape), rk.fan_in, rk.fan_out) == ("linear", (8, 2), 2, 8)
     assert (b.role, b.fan_in, b.fan_out) == ("bias", 3, 8)
+    assert (k.hidden_size, rk.hidden_size, b.hidden_size) == (2, 2, 2)   # recurrent_kernel (hidden, 4*hidden)
+    assert ck["embedding.embeddings"].hidden_size is None
     assert rk.read().tobytes() == np.ascontiguousarray(w["lstm/lstm_cell/recurrent_kernel:0"].T).tobytes()
     assert [ck[n].role for n in ("layer_normalization.gamma", "layer_normalization.beta")] == ["norm_weight", "norm_bias"]
     assert not any("optimizer" in x for x in ck.warnings)

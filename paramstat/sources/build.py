@@ -13,6 +13,7 @@ import numpy as np
 
 from ..errors import ParamstatError
 from ..record import Checkpoint, TensorRecord
+from .position import same_shapes_in_order
 from .prefixes import strip_prefixes
 from .roles import RoleInfo, infer_roles
 
@@ -57,13 +58,31 @@ def align_to_architecture(names: list[str], roles: dict) -> tuple[list[str], str
     return [".".join(p[best_k:]) for p in parts], ".".join(parts[0][:best_k]) + "."
 
 
+class ArchitectureRoles(dict):
+    """An architecture's roles: canonical name -> RoleInfo in the architecture's key order, with the
+    tensor shapes (same order) that `build` uses to match foreign key names by position and shape."""
+
+    def __init__(self, infos: dict[str, RoleInfo], shapes: dict[str, tuple[int, ...]], model: str):
+        super().__init__(infos)
+        self.shapes = shapes
+        self.model = model
+
+
 def build(entries: list[Entry], *, source: str, format: str, provenance: dict | None = None,
           warnings: list[str] | None = None, roles: dict[str, RoleInfo] | None = None,
-          order: list[str] | None = None, path: str | None = None) -> Checkpoint:
+          order: list[str] | None = None, path: str | None = None,
+          known: dict[str, RoleInfo] | None = None) -> Checkpoint:
     """Records in the given entry order (or in ``order``, the architecture's key order, when given).
 
-    ``roles``: canonical name -> RoleInfo from an architecture; keys it lacks fall back to name/shape
-    inference and are listed in the warnings. ``path`` names the file in the empty-checkpoint error.
+    The one role decision for stored tensors, first that applies wins:
+      1. ``roles`` (an architecture, canonical name -> RoleInfo), by name; when fewer than half the
+         keys match by name but every tensor matches the architecture's by position and shape
+         (``roles`` an `ArchitectureRoles`; e.g. lukemelas' EfficientNet keys for timm's), by position;
+      2. without an architecture, ``known``: what the reader knows (stored name -> RoleInfo from Keras
+         layer classes, ONNX consuming nodes, TorchScript module classes);
+      3. roles.infer_roles from names and shapes.
+    Keys the architecture lacks are listed in the warnings. ``path`` names the file in the
+    empty-checkpoint error.
     """
     warnings = list(warnings or [])
     if not entries:
@@ -81,16 +100,26 @@ def build(entries: list[Entry], *, source: str, format: str, provenance: dict | 
         raise ParamstatError(f"duplicate tensor names after prefix stripping: {sorted(dup)[:5]}",
                              path=path or source, hint="the file holds two copies of the same key")
     inferred = infer_roles([(n, e.shape, e.dtype) for n, e in zip(names, entries)])
+    idx = list(range(len(entries)))
+    if order is not None:
+        pos = {k: i for i, k in enumerate(order)}
+        idx.sort(key=lambda i: (pos.get(names[i], len(pos)), i))
+    by_position = _by_position(roles, [names[i] for i in idx], [entries[i].shape for i in idx])
     infos: list[RoleInfo] = []
     unmatched: list[str] = []
-    for n, inf in zip(names, inferred):
+    for n, e, inf in zip(names, entries, inferred):
         if roles is not None and n in roles:
             infos.append(roles[n])
+        elif roles is None and known is not None and e.stored_name in known:
+            infos.append(known[e.stored_name])
         else:
             if roles is not None:
                 unmatched.append(n)
             infos.append(inf)
-    if roles is not None:
+    if by_position is not None:
+        for i, info in zip(idx, by_position):
+            infos[i] = info
+    elif roles is not None:
         if unmatched:
             warnings.append(f"{len(unmatched)} key(s) not in the architecture, roles inferred from names: "
                             + ", ".join(unmatched[:8]) + (" ..." if len(unmatched) > 8 else ""))
@@ -98,18 +127,31 @@ def build(entries: list[Entry], *, source: str, format: str, provenance: dict | 
         if missing:
             warnings.append(f"{len(missing)} architecture key(s) missing from the file: "
                             + ", ".join(missing[:8]) + (" ..." if len(missing) > 8 else ""))
-    idx = list(range(len(entries)))
-    if order is not None:
-        pos = {k: i for i, k in enumerate(order)}
-        idx.sort(key=lambda i: (pos.get(names[i], len(pos)), i))
     records = []
     for depth, i in enumerate(idx):
         e, inf = entries[i], infos[i]
         records.append(TensorRecord(
             name=names[i], stored_name=e.stored_name, dtype=e.dtype, shape=tuple(int(s) for s in e.shape),
             role=inf.role, depth=depth, module_type=inf.module_type, fan_in=inf.fan_in, fan_out=inf.fan_out,
-            groups=inf.groups, reader=e.reader,
+            groups=inf.groups, reader=e.reader, hidden_size=inf.hidden_size,
         ))
     prov = {"source": source, "format": format}
     prov.update(provenance or {})
+    if by_position is not None:
+        model = roles.model
+        warnings.append(f"keys differ from {model}'s names: roles matched by position and shape "
+                        f"(all {len(roles)} tensors agree)")
+        prov["roles_from"] = f"timm architecture {model}, matched by position and shape"
     return Checkpoint(source=source, format=format, records=records, provenance=prov, warnings=warnings)
+
+
+def _by_position(roles, names: list[str], shapes: list) -> list[RoleInfo] | None:
+    """The architecture's RoleInfos by position when fewer than half the (ordered) keys match its names
+    and every tensor has the shape of the architecture's tensor at the same position; else None."""
+    if not isinstance(roles, ArchitectureRoles):
+        return None
+    if sum(n in roles for n in names) * 2 >= len(names):
+        return None
+    if not same_shapes_in_order(shapes, list(roles.shapes.values())):
+        return None
+    return list(roles.values())

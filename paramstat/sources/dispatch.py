@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from ..errors import ParamstatError
@@ -45,11 +46,11 @@ from ..formats import (
     TS_EXT,
 )
 from ..record import Checkpoint
-from .build import Entry, build, sha256_file
-from .position import same_shapes_in_order
+from .build import ArchitectureRoles, Entry, build, sha256_file
 
 
-def load(source, *, fresh=False, seed=0, model=None, checkpoint=None, trust_pickle=False) -> Checkpoint:
+def load(source, *, fresh=False, seed=0, model=None, checkpoint=None, trust_pickle=False,
+         hash=True) -> Checkpoint:
     if isinstance(source, Checkpoint):
         return source
     if source is not None and not isinstance(source, (str, os.PathLike)):
@@ -59,7 +60,7 @@ def load(source, *, fresh=False, seed=0, model=None, checkpoint=None, trust_pick
             from .module import checkpoint_from_module
 
             return checkpoint_from_module(source, source=type(source).__name__)
-        if isinstance(source, dict):
+        if isinstance(source, Mapping):
             return _load_mapping(source)
         raise ParamstatError(f"cannot load a {type(source).__name__}", hint="give a path or a timm name")
     if isinstance(source, str) and source.startswith("pypi:"):
@@ -88,19 +89,35 @@ def load(source, *, fresh=False, seed=0, model=None, checkpoint=None, trust_pick
     elif checkpoint is not None:
         raise ParamstatError("--checkpoint needs --model NAME (the architecture that gives the roles)",
                              hint="or pass the file as SOURCE")
-    ck = _load_path_or_name(str(source), fresh=fresh, seed=seed, trust_pickle=trust_pickle)
+    ck = _load_path_or_name(str(source), fresh=fresh, seed=seed, trust_pickle=trust_pickle, hash=hash)
     ck.warnings = list(dict.fromkeys(ck.warnings))
     return ck
 
 
-def _load_mapping(obj: dict) -> Checkpoint:
-    """An in-memory state dict (possibly nested / prefixed, values torch tensors or numpy arrays)."""
+def _load_mapping(obj: Mapping) -> Checkpoint:
+    """An in-memory state dict, unwrapped like a file (nested ``state_dict`` / ``model`` ..., wrapper
+    prefixes stripped; values torch tensors or numpy arrays)."""
+    from .prefixes import unwrap
+
+    flat, w, where = unwrap(_as_torch(obj))
+    if "" in flat and len(flat) == 1:   # {'model': nn.Module}: the architecture's own roles
+        from .module import checkpoint_from_module
+
+        return checkpoint_from_module(flat[""], source=type(flat[""]).__name__)
+    entries, w = _entries_from_flat(flat, w, where, "<state_dict>")
+    return build(entries, source="<state_dict>", format="state_dict", warnings=w, path="<state_dict>")
+
+
+def _as_torch(obj):
+    """Mappings (nested too) as plain dicts with numpy arrays as torch tensors, for prefixes.unwrap."""
     import numpy as np
     import torch
 
-    obj = {k: (torch.from_numpy(np.ascontiguousarray(v)) if isinstance(v, np.ndarray) else v) for k, v in obj.items()}
-    entries, w = _entries_from_object(obj, "<state_dict>")
-    return build(entries, source="<state_dict>", format="state_dict", warnings=w, path="<state_dict>")
+    if isinstance(obj, Mapping):
+        return {k: _as_torch(v) for k, v in obj.items()}
+    if isinstance(obj, np.ndarray):
+        return torch.from_numpy(np.ascontiguousarray(obj))
+    return obj
 
 
 def _looks_like_path(s: str) -> bool:
@@ -108,13 +125,14 @@ def _looks_like_path(s: str) -> bool:
 
 
 def _load_path_or_name(s: str, *, fresh: bool, seed: int, trust_pickle: bool, roles=None,
-                       order=None, extra_prov=None) -> Checkpoint:
+                       order=None, extra_prov=None, hash: bool = True) -> Checkpoint:
     p = Path(os.path.expanduser(s))
     if p.exists():
         if fresh:
             raise ParamstatError("--fresh applies to timm model names, not to files", path=s,
                                  hint="drop --fresh, or give a timm name")
-        kw = {"roles": roles, "order": order, "extra_prov": extra_prov or {}, "trust_pickle": trust_pickle}
+        kw = {"roles": roles, "order": order, "extra_prov": extra_prov or {}, "trust_pickle": trust_pickle,
+              "hash": hash}
         if p.is_dir():
             return _load_folder(p, s, **kw)
         return _load_file(p, s, **kw)
@@ -183,11 +201,12 @@ def _sniff(p: Path) -> str | None:
     return None
 
 
-def _file_prov(p: Path) -> dict:
-    return {"path": str(p.resolve()), "file_size": p.stat().st_size, "sha256": sha256_file(p)}
+def _file_prov(p: Path, hash: bool = True) -> dict:
+    """path, size and sha256 of a file (sha256 None with ``hash=False``: one full read less)."""
+    return {"path": str(p.resolve()), "file_size": p.stat().st_size, "sha256": sha256_file(p) if hash else None}
 
 
-def _load_file(p: Path, s: str, *, roles, order, extra_prov, trust_pickle, kind=None) -> Checkpoint:
+def _load_file(p: Path, s: str, *, roles, order, extra_prov, trust_pickle, kind=None, hash=True) -> Checkpoint:
     kind = kind or _kind(p)
     warnings: list[str] = []
     if kind is None:
@@ -203,19 +222,20 @@ def _load_file(p: Path, s: str, *, roles, order, extra_prov, trust_pickle, kind=
         from .safetensors_source import entries_from_file
 
         entries, meta = entries_from_file(p)
-        prov.update(_file_prov(p))
+        prov.update(_file_prov(p, hash))
         prov["order"] = meta.pop("paramstat_order")
         if meta:
             prov["safetensors_metadata"] = meta
         return build(entries, source=s, format="safetensors", provenance=prov, warnings=warnings,
                      roles=roles, order=order, path=s)
     if kind == "index":
-        return _load_index(p, s, roles=roles, order=order, prov=prov, warnings=warnings, trust_pickle=trust_pickle)
+        return _load_index(p, s, roles=roles, order=order, prov=prov, warnings=warnings, trust_pickle=trust_pickle,
+                           hash=hash)
     if kind == "npz":
         from .npz_source import load_npz
 
         entries, w = load_npz(p)
-        prov.update(_file_prov(p))
+        prov.update(_file_prov(p, hash))
         return build(entries, source=s, format="npz", provenance=prov, warnings=warnings + w, roles=roles,
                      order=order, path=s)
     if kind == "h5":
@@ -225,13 +245,13 @@ def _load_file(p: Path, s: str, *, roles, order, extra_prov, trust_pickle, kind=
     if kind in ("keras", "keras-h5"):
         from .keras_source import load_keras
 
-        prov.update(_file_prov(p))
+        prov.update(_file_prov(p, hash))
         return load_keras(p, source=s, provenance=prov, warnings=warnings, zipped=kind == "keras")
     if kind == "h5":
         from .h5_source import load_h5
 
         entries, infos, hprov, w, ours = load_h5(p)
-        prov.update(_file_prov(p))
+        prov.update(_file_prov(p, hash))
         if hprov:
             prov["extracted_from"] = hprov
             for k in ("arch", "pretrained", "fresh", "seed"):
@@ -247,12 +267,12 @@ def _load_file(p: Path, s: str, *, roles, order, extra_prov, trust_pickle, kind=
     if kind == "onnx" or (kind == "torchscript" and not trust_pickle):
         from . import onnx_source, torchscript_source
 
-        prov.update(_file_prov(p))
+        prov.update(_file_prov(p, hash))
         return (onnx_source if kind == "onnx" else torchscript_source).load_checkpoint(
             p, s, provenance=prov, warnings=warnings, roles=roles, order=order)
     # torch pickle (a TorchScript archive with trust_pickle: torch.jit.load)
     entries, w, obj_module = _torch_entries(p, s, trust_pickle)
-    prov.update(_file_prov(p))
+    prov.update(_file_prov(p, hash))
     if obj_module is not None:
         from .module import checkpoint_from_module
 
@@ -276,13 +296,6 @@ def _torch_entries(p: Path, s: str, trust_pickle: bool):
     return entries, w, None
 
 
-def _entries_from_object(obj, s: str):
-    from .prefixes import unwrap
-
-    flat, w, where = unwrap(obj)
-    return _entries_from_flat(flat, w, where, s)
-
-
 def _entries_from_flat(flat: dict, w: list[str], where: str, s: str):
     from ..dtypes import torch_dtype_name, torch_to_numpy
 
@@ -298,7 +311,7 @@ def _entries_from_flat(flat: dict, w: list[str], where: str, s: str):
     return entries, w
 
 
-def _load_index(p: Path, s: str, *, roles, order, prov, warnings, trust_pickle) -> Checkpoint:
+def _load_index(p: Path, s: str, *, roles, order, prov, warnings, trust_pickle, hash=True) -> Checkpoint:
     from .safetensors_source import entries_from_file, read_index
 
     shards, info = read_index(p)
@@ -315,7 +328,7 @@ def _load_index(p: Path, s: str, *, roles, order, prov, warnings, trust_pickle) 
             e, w, _mod = _torch_entries(sp, str(sp), trust_pickle)
             warnings.extend(w)
         entries.extend(e)
-        prov["shards"][sp.name] = sha256_file(sp)
+        prov["shards"][sp.name] = sha256_file(sp) if hash else None
     wm = info["weight_map"]
     names = {e.stored_name for e in entries}
     missing = [k for k in wm if k not in names]
@@ -327,7 +340,7 @@ def _load_index(p: Path, s: str, *, roles, order, prov, warnings, trust_pickle) 
                  order=order, path=s)
 
 
-def _load_folder(p: Path, s: str, *, roles, order, extra_prov, trust_pickle) -> Checkpoint:
+def _load_folder(p: Path, s: str, *, roles, order, extra_prov, trust_pickle, hash=True) -> Checkpoint:
     prov = dict(extra_prov)
     cfg = p / "config.json"
     if cfg.exists():
@@ -339,7 +352,7 @@ def _load_folder(p: Path, s: str, *, roles, order, extra_prov, trust_pickle) -> 
             prov["hf_config"] = {k: c[k] for k in ("model_type", "architectures", "torch_dtype") if k in c}
         except (OSError, json.JSONDecodeError, AttributeError):
             prov["hf_config"] = "unreadable"
-    kw = {"roles": roles, "order": order, "trust_pickle": trust_pickle}
+    kw = {"roles": roles, "order": order, "trust_pickle": trust_pickle, "hash": hash}
     for idx in ("model.safetensors.index.json", "pytorch_model.bin.index.json"):
         if (p / idx).exists():
             ck = _load_index(p / idx, s, prov=prov, warnings=[], **kw)
@@ -385,13 +398,12 @@ def _load_with_model(source, *, model: str, checkpoint, fresh, seed, trust_pickl
         raise ParamstatError("file not found", path=str(weights), hint="check the --checkpoint path")
     arch = timm_source.build_module(model, meta=True)
     ents = module_entries(arch)
-    roles = {n: info for n, _t, _k, info in ents}
     shapes = {n: tuple(t.shape) for n, t, _k, _i in ents}
+    roles = ArchitectureRoles({n: info for n, _t, _k, info in ents}, shapes, model)
     prov = {"arch": model, "roles_from": f"timm architecture {model}"}
     prov.update(timm_source.versions())
     ck = _load_path_or_name(str(weights), fresh=False, seed=seed, trust_pickle=trust_pickle, roles=roles,
                             order=list(roles), extra_prov=prov)
-    _align_by_position(ck, ents, model)
     if not any(tuple(r.shape) == shapes.get(r.name) for r in ck.records) and \
             "position" not in ck.provenance.get("roles_from", ""):
         raise ParamstatError(f"no tensor matches {model}'s tensors by name and shape, nor by position and shape "
@@ -403,23 +415,3 @@ def _load_with_model(source, *, model: str, checkpoint, fresh, seed, trust_pickl
         ck.warnings.append(f"{len(bad)} tensor(s) differ in shape from {model}: " + ", ".join(bad[:5]))
     ck.warnings = list(dict.fromkeys(ck.warnings))
     return ck
-
-
-def _align_by_position(ck: Checkpoint, ents, model: str) -> None:
-    """Weights saved by another implementation of the same architecture (e.g. lukemelas' EfficientNet
-    keys `_blocks.0._depthwise_conv.weight` for timm's `blocks.0.0.conv_dw.weight`): when fewer than half
-    the keys match by name but the file holds exactly the architecture's tensors, in the same order and
-    with the same shapes, take roles from the architecture by position. Names stay as stored."""
-    arch = [(n, tuple(t.shape), info) for n, t, _k, info in ents]
-    names = {n for n, _s, _i in arch}
-    if sum(r.name in names for r in ck.records) * 2 >= len(ck.records):
-        return
-    if not same_shapes_in_order([r.shape for r in ck.records], [s for _n, s, _i in arch]):
-        return
-    for r, (_n, _s, info) in zip(ck.records, arch):
-        r.role, r.module_type, r.fan_in, r.fan_out, r.groups = (
-            info.role, info.module_type, info.fan_in, info.fan_out, info.groups)
-    ck.warnings = [w for w in ck.warnings if "not in the architecture" not in w and "missing from the file" not in w]
-    ck.warnings.append(f"keys differ from {model}'s names: roles matched by position and shape "
-                       f"(all {len(arch)} tensors agree)")
-    ck.provenance["roles_from"] = f"timm architecture {model}, matched by position and shape"

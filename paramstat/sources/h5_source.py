@@ -80,7 +80,7 @@ def load_h5(path: str | Path):
         dtype = str(a.get("paramstat_dtype", a.get("dtype", dtypes[hname]))) if ours else dtypes[hname]
         entries.append(Entry(stored, shapes[hname], dtype, _reader(p, hname), name))
         if ours and "role" in a:
-            fi, fo, g = (int(a[k]) if k in a else None for k in ("fan_in", "fan_out", "groups"))
+            fi, fo, g, hs = (int(a[k]) if k in a else None for k in ("fan_in", "fan_out", "groups", "hidden_size"))
             infos[name] = RoleInfo(str(a["role"]), fi, fo, g,
-                                   str(a["module_type"]) if "module_type" in a else None)
+                                   str(a["module_type"]) if "module_type" in a else None, hs)
     return entries, (infos if ours else None), prov, warnings, ours

@@ -33,6 +33,7 @@ Optimizer state (``optimizer_weights/``, Keras 3 ``optimizer/``) is skipped and 
 """
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
@@ -362,6 +363,9 @@ def _layer_infos(cls: str | None, cfg: dict, leaves: list[str], shapes: list[tup
         else:
             info = RoleInfo("other", module_type=cls)
         out[i] = (info, shape, None)
+    rk = [o[1] for lf, o in zip(leaves, out) if lf == "recurrent_kernel" and len(o[1]) == 2]
+    if rk:   # recurrent layer: recurrent_kernel (hidden, gates*hidden), shown as (gates*hidden, hidden)
+        out = [(dataclasses.replace(info, hidden_size=int(rk[0][1])), shown, fn) for info, shown, fn in out]
     return out
 
 
@@ -619,9 +623,5 @@ def load_keras(path, *, source: str, provenance: dict | None = None, warnings: l
     if n_opt:
         warnings.append(f"optimizer state skipped (not weights): {n_opt} tensor(s) of "
                         f"{opt_name or 'the optimizer'} under {opt_grp}/")
-    ck = build(entries, source=source, format="keras" if zipped else "keras-h5", provenance=prov,
-               warnings=warnings, path=p)
-    for r, info in zip(ck.records, infos):  # entry order is kept by build (no architecture order)
-        r.role, r.fan_in, r.fan_out, r.groups, r.module_type = (info.role, info.fan_in, info.fan_out,
-                                                                  info.groups, info.module_type)
-    return ck
+    return build(entries, source=source, format="keras" if zipped else "keras-h5", provenance=prov,
+                 warnings=warnings, path=p, known={e.stored_name: i for e, i in zip(entries, infos)})

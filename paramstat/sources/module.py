@@ -59,7 +59,7 @@ def checkpoint_from_module(module, source: str = "<module>", provenance: dict | 
             records.append(TensorRecord(
                 name=name, stored_name=name, dtype=torch_dtype_name(t.dtype), shape=tuple(t.shape),
                 role=info.role, depth=len(records), module_type=info.module_type, fan_in=info.fan_in,
-                fan_out=info.fan_out, groups=info.groups, reader=_reader(t.detach()),
+                fan_out=info.fan_out, groups=info.groups, reader=_reader(t.detach()), hidden_size=info.hidden_size,
             ))
     prov = {"source": source, "format": format, "torch_version": str(torch.__version__)}
     prov.update(provenance or {})

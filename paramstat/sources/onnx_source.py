@@ -150,10 +150,12 @@ def _weight_role(op: str, i: int, node, shape: tuple, shapes: dict) -> tuple[Rol
         if w is None or len(w) != 3:
             return None
         gh, n_in = w[1], w[2]
+        r = shapes.get(node.input[2]) if len(node.input) > 2 else None   # R: (dirs, gates*hidden, hidden)
+        hidden = _attr(node, "hidden_size", None) or (int(r[2]) if r is not None and len(r) == 3 else None)
         if i == 3:
-            return RoleInfo("bias", n_in, gh, None, op), "flat"
+            return RoleInfo("bias", n_in, gh, None, op, hidden), "flat"
         fan_in = shape[2] if len(shape) == 3 else n_in
-        return RoleInfo("linear", fan_in, gh, None, op), "rnn"
+        return RoleInfo("linear", fan_in, gh, None, op, hidden), "rnn"
     return None
 
 
@@ -259,7 +261,6 @@ def read_onnx(path: str | Path) -> tuple[list, dict[str, RoleInfo], list[str]]:
 def load_checkpoint(path: Path, source: str, *, provenance: dict, warnings: list[str], roles=None, order=None):
     """Checkpoint (format 'onnx'); roles from the consuming nodes unless an architecture's ``roles`` is given."""
     from .build import build
-    from .torchscript_source import apply_roles
 
     entries, infos, w = read_onnx(path)
     if not entries:
@@ -268,8 +269,5 @@ def load_checkpoint(path: Path, source: str, *, provenance: dict, warnings: list
     onnx = _import_onnx()
     provenance = dict(provenance)
     provenance["onnx_version"] = onnx.__version__
-    ck = build(entries, source=source, format="onnx", provenance=provenance, warnings=list(warnings) + w,
-               roles=roles, order=order, path=source)
-    if roles is None:
-        apply_roles(ck, infos)
-    return ck
+    return build(entries, source=source, format="onnx", provenance=provenance, warnings=list(warnings) + w,
+                 roles=roles, order=order, path=source, known=infos)

@@ -45,10 +45,6 @@ PACKAGED = {
 }
 
 
-def is_packaged(source: str) -> bool:
-    return source.startswith("pypi:")
-
-
 def _package(source: str) -> str:
     return source.split(":", 1)[1].split("/", 1)[0]
 

@@ -339,23 +339,11 @@ def load_entries(path: str | Path):
     return entries, roles
 
 
-def apply_roles(ck, roles: dict[str, RoleInfo]) -> None:
-    """Overwrite the name/shape-inferred roles of ``ck``'s records (by stored name) with ``roles``."""
-    for r in ck.records:
-        info = roles.get(r.stored_name)
-        if info is not None:
-            r.role, r.fan_in, r.fan_out, r.groups, r.module_type = (
-                info.role, info.fan_in, info.fan_out, info.groups, info.module_type)
-
-
 def load_checkpoint(path: Path, source: str, *, provenance: dict, warnings: list[str], roles=None, order=None):
     """Checkpoint (format 'torchscript'); roles of Conv/Linear/Norm/Embedding modules from the archive's
     classes unless the caller gives an architecture's ``roles``."""
     from .build import build
 
     entries, ts_roles = load_entries(path)
-    ck = build(entries, source=source, format="torchscript", provenance=provenance, warnings=warnings,
-               roles=roles, order=order, path=source)
-    if roles is None:
-        apply_roles(ck, ts_roles)
-    return ck
+    return build(entries, source=source, format="torchscript", provenance=provenance, warnings=warnings,
+                 roles=roles, order=order, path=source, known=ts_roles)
