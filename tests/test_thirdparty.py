@@ -26,13 +26,10 @@ resemblyzer = pytest.mark.skipif(importlib.util.find_spec("resemblyzer") is None
 
 @pytest.fixture(scope="module")
 def tc():
-    """scripts/thirdparty_check.py as a module (the variant builders under test)."""
-    sys.path.insert(0, str(ROOT / "scripts"))
-    try:
-        import thirdparty_check
-    finally:
-        sys.path.remove(str(ROOT / "scripts"))
-    return thirdparty_check
+    """paramstat.verdict.variants (the variant builders under test)."""
+    from paramstat.verdict import variants
+
+    return variants
 
 
 def _resolve(source):

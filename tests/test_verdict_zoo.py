@@ -1,9 +1,8 @@
-"""The committed zoo features, the fitted model and the fitting script agree with paramstat.verdict."""
+"""The committed zoo features, the fitted model and the fitting code agree with paramstat.verdict."""
 from __future__ import annotations
 
 import json
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -29,10 +28,9 @@ def zoo():
 
 @pytest.fixture(scope="module")
 def fv():
-    sys.path.insert(0, str(ROOT / "scripts"))
-    import fit_verdict
+    from paramstat.verdict import fitting
 
-    return fit_verdict
+    return fitting
 
 
 def _features(row) -> Features:
@@ -45,7 +43,7 @@ def _features(row) -> Features:
 
 
 def test_script_scoring_matches_judge_features(zoo, fv):
-    """fit_verdict.score_rows (vectorised, used for the held-out figures) == verdict.judge_features."""
+    """fitting.score_rows (vectorised rules.rule_scores, used for the held-out figures) == rules.judge_features."""
     model = load_model()
     sample = pd.concat([d.sample(min(len(d), 60), random_state=0) for _, d in zoo.groupby("group")])
     scored = fv.score_rows(sample, model)
@@ -68,11 +66,9 @@ def test_zoo_labels_and_model_fit(zoo):
     assert ((p >= 0.5) == y).mean() > 0.95
     # every fresh / init checkpoint of the zoo: 'untrained' at checkpoint level with the final model
     from paramstat.verdict import TensorVerdict
+    from paramstat.verdict.fitting import score_rows
 
-    sys.path.insert(0, str(ROOT / "scripts"))
-    import fit_verdict
-
-    scored = fit_verdict.score_rows(zoo[zoo["kind"].isin(["fresh", "init"])], model)
+    scored = score_rows(zoo[zoo["kind"].isin(["fresh", "init"])], model)
     for i, d in scored.groupby("id"):
         tvs = [TensorVerdict(r.name, r.name, r.role, (), r.dtype, 0, int(r.numel), r.verdict, float(r.score),
                              group=r.group) for r in d.itertuples()]

@@ -24,6 +24,12 @@ MIN_N = {"matrix": 512, "vector": 16, "norm": 8}   # the packaged model's min_n 
 CONSTANT_P = 0.02             # P(trained) of a constant tensor (>= 4 values)
 NORM_MOVED_P = 0.95           # P(trained) of a norm weight/bias that left its constant init
 EDGE_SMEAR_P = 0.95           # P(trained) at least, for a uniform matrix with a smeared edge
+RUNNING_STAT_MOVED_P = 0.85   # P(trained) of running statistics that moved (a model may set its own)
+
+
+def shrink(p):
+    """P pulled halfway to 0.5: the score of a tensor too small (or too thin) to decide."""
+    return 0.5 + (p - 0.5) * 0.5
 
 
 def _too_few(n: int) -> str:
@@ -81,7 +87,7 @@ def judge_features(record, feats: Features, model: dict | None = None) -> Tensor
                                f"only two distinct values ({a:g}, {b:g}): a mask or binarised tensor, not judged"))
         tv.verdict = "undetermined"
     elif g == "running_stat":
-        p = model.get("running_stat_moved_p", 0.85)
+        p = model.get("running_stat_moved_p", RUNNING_STAT_MOVED_P)
         ev.append(Evidence("running_stat_moved", 1.0, 1.7,
                            "running statistics moved from their 0/1 init: forward passes in train mode saw data"))
     elif g == "norm":
@@ -95,7 +101,7 @@ def judge_features(record, feats: Features, model: dict | None = None) -> Tensor
         ev += terms
         if n < min_n.get(g, 64):
             ev.append(Evidence("too_few_values", n, 0.0, _too_few(n)))
-            p = 0.5 + (p - 0.5) * 0.5
+            p = shrink(p)
             tv.verdict = "undetermined"
         elif "edge_smear" in feats.notes:
             es = feats.notes["edge_smear"]
@@ -107,7 +113,7 @@ def judge_features(record, feats: Features, model: dict | None = None) -> Tensor
             # the spectrum carries most of the matrix model's weight and the zoo holds no trained matrix this thin
             ev.append(Evidence("no_spectrum", feats.notes["no_spectrum"], 0.0,
                                f"a side of only {feats.notes['no_spectrum']} rows/columns: no spectrum, too thin to decide"))
-            p = 0.5 + (p - 0.5) * 0.5
+            p = shrink(p)
             tv.verdict = "undetermined"
     ev.sort(key=lambda e: (e.feature not in RULE_FEATURES, -abs(e.contribution)))  # a deciding rule first
     tv.evidence, tv.score = ev, float(p)
@@ -121,3 +127,34 @@ def judge_tensor(record, raw: np.ndarray, model: dict | None = None) -> TensorVe
     if not record.analysable:
         return judge_features(record, Features("skipped", notes={"n": record.numel}), model)
     return judge_features(record, tensor_features(record, raw), model)
+
+
+def rule_scores(group, n, constant, model_p, edge_smear, no_spectrum, model: dict):
+    """The rules of :func:`judge_features` on arrays (one row per tensor, as in the zoo's feature table):
+    ``model_p`` is the group model's P(trained) (ignored for constant rows and other groups), ``edge_smear``
+    and ``no_spectrum`` the facts judge_features reads from the features' notes. Returns (P, verdict)."""
+    th = model["thresholds"]
+    min_n = model.get("min_n", MIN_N)
+    group, n, constant = np.asarray(group), np.asarray(n), np.asarray(constant, dtype=bool)
+    model_p, edge_smear = np.asarray(model_p, dtype=np.float64), np.asarray(edge_smear, dtype=bool)
+    no_spectrum = np.asarray(no_spectrum, dtype=bool)
+    p = np.full(len(n), 0.5)
+    und = constant & (n < 4)
+    p[constant & (n >= 4)] = CONSTANT_P
+    p[(group == "running_stat") & ~constant] = model.get("running_stat_moved_p", RUNNING_STAT_MOVED_P)
+    norm = (group == "norm") & ~constant
+    p[norm] = np.where(n[norm] >= min_n["norm"], NORM_MOVED_P, 0.5)
+    for g in ("matrix", "vector"):
+        m = (group == g) & ~constant
+        small = n < min_n[g]
+        pp = model_p
+        if g == "matrix":
+            edge = edge_smear & ~small
+            pp = np.where(edge, np.maximum(pp, EDGE_SMEAR_P), pp)
+            small = small | (no_spectrum & ~edge)
+        pp = np.where(small, shrink(pp), pp)
+        p[m] = pp[m]
+        und |= m & small
+    verdict = np.where(p >= th["trained"], "trained", np.where(p <= th["untrained"], "untrained", "undetermined"))
+    verdict[und] = "undetermined"
+    return p, verdict

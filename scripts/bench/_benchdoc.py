@@ -1,4 +1,4 @@
-"""Shared by scripts/bench_*.py: replace one named section of docs/BENCHMARKS.md (atomic write)."""
+"""Shared by scripts/bench/bench_*.py: replace one named section of docs/BENCHMARKS.md (atomic write)."""
 from __future__ import annotations
 
 import datetime
@@ -7,8 +7,8 @@ import platform
 import re
 from pathlib import Path
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "BENCHMARKS.md"
-HEADER = "# Benchmarks\n\nEach section is written by its script in `scripts/`; rerun the script to refresh it.\n"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "BENCHMARKS.md"
+HEADER = "# Benchmarks\n\nEach section is written by its script in `scripts/bench/`; rerun the script to refresh it.\n"
 
 
 def machine_line() -> str:

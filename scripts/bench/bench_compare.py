@@ -1,7 +1,7 @@
 """Benchmark and threshold measurements for `paramstat compare`.
 
-    python scripts/bench_compare.py bench [--layers 10] [--changed half|all]   # section 'compare' of docs/BENCHMARKS.md
-    python scripts/bench_compare.py thresholds                                 # the table in docs/COMPARE.md
+    python scripts/bench/bench_compare.py bench [--layers 10] [--changed half|all]   # section 'compare' of docs/BENCHMARKS.md
+    python scripts/bench/bench_compare.py thresholds                                 # the table in docs/COMPARE.md
 
 bench: writes two synthetic safetensors checkpoints of Llama-7B-shaped bf16 layers to /tmp (hidden 4096,
 MLP 11008, vocab 32000; `--layers` decoder layers; streamed: one tensor in memory at a time), B = A plus
@@ -171,7 +171,7 @@ def bench(args) -> None:
     md = [
         "## compare",
         "",
-        f"`paramstat compare A B --json` (scripts/bench_compare.py bench --layers {args.layers} --changed "
+        f"`paramstat compare A B --json` (scripts/bench/bench_compare.py bench --layers {args.layers} --changed "
         f"{args.changed}) on two synthetic bf16 safetensors files with Llama-7B shapes (hidden {HIDDEN}, "
         f"MLP {MLP}, vocab {VOCAB}, {args.layers} decoder layers), B = A + N(0,(0.01 sigma)^2) on "
         f"{moved / total:.0%} of the values (values: windows of a 2^24-draw N(0,1) pool, so the tensors above 16.8M "

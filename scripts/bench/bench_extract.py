@@ -7,7 +7,7 @@ Peak RSS is each child process's ru_maxrss; 'baseline' is a process that only im
 imports (h5py, safetensors, paramstat; plus torch for pickles, plus timm for timm names), so peak - baseline
 is what extract itself held.
 
-    python scripts/bench_extract.py [--quick]
+    python scripts/bench/bench_extract.py [--quick]
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ZOO = ROOT / "zoo" / "bench_extract"
 MiB = 2**20
 
@@ -129,10 +129,10 @@ def main() -> None:
     out.unlink(missing_ok=True)
     codecs = codec_table()
 
-    sys.path.insert(0, str(ROOT / "scripts"))
+    sys.path.insert(0, str(ROOT / "scripts" / "bench"))
     from _benchdoc import machine_line, update_section
 
-    md = [f"### extract: peak memory and codecs\n\n{machine_line()}. Command: `python scripts/bench_extract.py"
+    md = [f"### extract: peak memory and codecs\n\n{machine_line()}. Command: `python scripts/bench/bench_extract.py"
           f"{' --quick' if a.quick else ''}`. Baseline = a process that only imports what extract imports: "
           f"h5py, safetensors, paramstat for a .safetensors file (read with numpy, no torch): **{base_st:.0f} MiB** "
           f"peak RSS ({base_t:.1f} s); plus torch for a .pth and the naive row: **{base_files:.0f} MiB**; plus timm "

@@ -6,7 +6,7 @@ Variances are measured twice: with BatchNorm in train mode (batch statistics, th
 paramstat's mode) and in eval mode (running statistics; the lsuv package's mode). The lsuv package
 targets std (|std - 1| <= 0.1, i.e. Var in about [0.81, 1.21]); paramstat targets |Var - 1| <= 0.1.
 
-Usage: python scripts/bench_lsuv.py   (writes section 'lsuv' of docs/BENCHMARKS.md)
+Usage: python scripts/bench/bench_lsuv.py   (writes section 'lsuv' of docs/BENCHMARKS.md)
 """
 from __future__ import annotations
 
@@ -120,7 +120,7 @@ def main() -> None:
     md = "\n".join([
         "## LSUV: paramstat.init.lsuv_ vs PyPI lsuv 0.3.0",
         "",
-        f"`python scripts/bench_lsuv.py` on {machine_line()}; torch 1 thread; load average at the end "
+        f"`python scripts/bench/bench_lsuv.py` on {machine_line()}; torch 1 thread; load average at the end "
         f"{os.getloadavg()[0]:.1f} (the 2 cores were shared: compare the two rows of a model, not absolute times).",
         "Same model build and batch for both;",
         "after init, every Conv/Linear output (and each MultiheadAttention output = its out_proj output) is",

@@ -8,7 +8,7 @@ of `paramstat scan` (python -X importtime). Writes section 'scan' of docs/BENCHM
     scan: <analysis seconds> s analysis, <process seconds> s process, <ratio>x weightwatcher
 where ratio = WeightWatcher analyze() seconds (default) / paramstat analysis seconds.
 
-    python scripts/bench_scan.py [--repeats 3] [--no-mp-fit]
+    python scripts/bench/bench_scan.py [--repeats 3] [--no-mp-fit]
 """
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts" / "bench"))
 
 WRAP = ("import json, resource, subprocess, sys, time; t = time.perf_counter(); "
         "cp = subprocess.run(sys.argv[1:], capture_output=True, text=True); w = time.perf_counter() - t; "
@@ -143,7 +143,7 @@ def main() -> int:
     md = [f"## scan: `paramstat scan` vs WeightWatcher {ww_def.get('version', '0.7.7')} (fresh timm ResNet-18)",
           "",
           f"Machine: {machine_line()}; load average {load_before[0]:.1f} before, {load_after[0]:.1f} after "
-          f"(the 2 cores are shared: figures vary with the load). `scripts/bench_scan.py`, "
+          f"(the 2 cores are shared: figures vary with the load). `scripts/bench/bench_scan.py`, "
           f"{time.perf_counter() - t0:.0f} s. Each tool in its own child process; paramstat best of {args.repeats}.",
           "",
           "| tool | analysis s (wall) | analysis CPU s | process s (wall) | process CPU s | peak RSS MiB | result |",

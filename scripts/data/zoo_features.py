@@ -1,11 +1,11 @@
 """Features of every zoo tensor -> datasets/zoo/features.csv.gz (one row per tensor, with its label).
 
 Each checkpoint is read the way a user's file is (``paramstat.sources.load`` on the safetensors file: roles
-from names and shapes, no architecture), then ``paramstat.features.tensor_features`` per tensor: every
+from names and shapes, no architecture), then ``paramstat.verdict.features.tensor_features`` per tensor: every
 small tensor, and at most MAX_MATRICES weight matrices per checkpoint (evenly spaced in file order).
 Per-checkpoint results are cached in zoo/features_cache/<code hash>/ (the hash of features.py + stats/).
 
-Usage: python scripts/zoo_features.py [--only GLOB] [--out PATH]
+Usage: python scripts/data/zoo_features.py [--only GLOB] [--out PATH]
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ZOO = ROOT / "zoo"
 MANIFEST = ROOT / "datasets" / "zoo" / "manifest.json"
 OUT = ROOT / "datasets" / "zoo" / "features.csv.gz"
@@ -40,8 +40,8 @@ def code_version() -> str:
 
 
 def rows_for(entry: dict, path: Path) -> list[dict]:
-    from paramstat.features import role_group, tensor_features
     from paramstat.sources import load
+    from paramstat.verdict.features import role_group, tensor_features
 
     ck = load(str(path))
     mats = [r.stored_name for r in ck if role_group(r) == "matrix"]
@@ -83,7 +83,7 @@ def main(argv=None) -> int:
             continue
         p = ZOO / e["file"]
         if not p.exists():
-            print(f"missing {p} (run scripts/build_zoo.py)", file=sys.stderr)
+            print(f"missing {p} (run scripts/data/build_zoo.py)", file=sys.stderr)
             continue
         t = time.time()
         cp = cache / f"{i}.json"

@@ -8,7 +8,7 @@
   (torch.onnx.export, dynamo=False): read by paramstat without running code.
 
 Writes the table into docs/VERDICTS.md between <!-- verdicts:foreign_fresh --> markers.
-Usage: python scripts/foreign_fresh_check.py [--keras-python PATH] [--work DIR] [--no-doc]
+Usage: python scripts/repro/foreign_fresh_check.py [--keras-python PATH] [--work DIR] [--no-doc]
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "VERDICTS.md"
 KERAS_APPS = ("MobileNetV2", "ResNet50", "EfficientNetB0", "DenseNet121", "ConvNeXtTiny", "VGG16")
 TV_MODELS = ("resnet18", "mobilenet_v3_small", "efficientnet_b0", "regnet_y_400mf", "convnext_tiny")
@@ -101,7 +101,7 @@ def main(argv=None) -> int:
     ok = sum(r[4] == "untrained" for r in rows)
     false_tr = sum(r[6] for r in rows)
     md = ["## Fresh models in other frameworks and formats (never used in fitting)", "",
-          f"`python scripts/foreign_fresh_check.py{' --keras-python PATH' if a.keras_python else ''}` ({note}; "
+          f"`python scripts/repro/foreign_fresh_check.py{' --keras-python PATH' if a.keras_python else ''}` ({note}; "
           f"{time.perf_counter() - t0:.0f} s): untrained architectures with their own framework's initializers, "
           "saved in formats paramstat reads without running code. Truth: `untrained` for every file.", "",
           "| model | file | format | params | verdict | P(trained) | trained | untrained | undet. | scan s |",
@@ -111,7 +111,7 @@ def main(argv=None) -> int:
     md += ["", f"{ok} of {len(rows)} files `untrained`; tensors wrongly called trained: {false_tr}."]
     print(md[-1])
     if not a.no_doc:
-        sys.path.insert(0, str(ROOT / "scripts"))
+        sys.path.insert(0, str(ROOT / "scripts" / "bench"))
         from _benchdoc import replace_section
 
         replace_section(DOC, "verdicts", "foreign_fresh", "\n".join(md), "# Verdicts\n")

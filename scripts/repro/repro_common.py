@@ -1,4 +1,4 @@
-"""Shared by scripts/repro_*.py: sections of docs/LAB.md, result JSON under zoo/lab/, figure paths."""
+"""Shared by scripts/repro/repro_*.py: sections of docs/LAB.md, result JSON under zoo/lab/, figure paths."""
 from __future__ import annotations
 
 import json
@@ -7,9 +7,10 @@ import platform
 import sys
 from pathlib import Path
 
-from _benchdoc import replace_section
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts" / "bench"))
+from _benchdoc import replace_section  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "LAB.md"
 IMG = ROOT / "docs" / "img"
 RESULTS = ROOT / "zoo" / "lab"

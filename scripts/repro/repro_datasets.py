@@ -1,7 +1,7 @@
 """Write datasets/<name>/manifest.json (sizes, class counts, sha256 of the default splits), a small
 Shapeset-3x2 sample (datasets/shapeset/sample_90.npz) and the sample grid docs/img/shapeset_grid.png.
 
-Usage: python scripts/repro_datasets.py
+Usage: python scripts/repro/repro_datasets.py
 """
 from __future__ import annotations
 

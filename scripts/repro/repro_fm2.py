@@ -4,7 +4,7 @@ patterns at beta in {0.25, 0.5, 1}; inputs N(0, I) of dimension n_0 = first hidd
 x 256 inputs each. Reports sd of log(M_d / M_0) pooled over seeds and inputs, the within-network sd (over
 inputs) and the between-network sd (of the per-network mean).
 
-Usage: python scripts/repro_fm2.py
+Usage: python scripts/repro/repro_fm2.py
 """
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ def main():
     savefig(fig, "fm2_beta.png")
 
     lines = [f"Budget: He-normal ReLU MLPs, {SEEDS} weight seeds x {BATCH} N(0, I) inputs per configuration; "
-             f"wall time {cfg['seconds']:.0f} s on {cfg['machine']}. Script: `python scripts/repro_fm2.py`.", "",
+             f"wall time {cfg['seconds']:.0f} s on {cfg['machine']}. Script: `python scripts/repro/repro_fm2.py`.", "",
              "![FM2: Var log M_d vs beta](img/fm2_beta.png)", "",
              "| pattern | depth | beta | widths | sd log M_d/M_0 (pooled) | within net | between nets | "
              "mean M_d/M_0 |", "|---|---|---|---|---|---|---|---|"]

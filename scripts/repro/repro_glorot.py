@@ -6,7 +6,7 @@ too, Glorot's were 0) vs the normalized init U(+-sqrt(6/(n_in+n_out))) ('xavier_
 SGD momentum 0.9, lr LR, batch 64, N_TRAIN generated training images (Glorot: an unbounded stream),
 2,000 test images, EPOCHS epochs, seeds SEEDS. Also probes each net at init (saturation per layer).
 
-Usage: python scripts/repro_glorot.py [--batch16 | --long] [--report]
+Usage: python scripts/repro/repro_glorot.py [--batch16 | --long] [--report]
 """
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ def report(cfg, state):
              f"{cfg['n_train']:,} generated training images (the paper: an unbounded stream), {cfg['n_test']:,} test "
              f"images, {cfg['epochs']} epochs, seeds {cfg['seeds']}; {cfg['machine']}. "
              "'Standard' init = PyTorch's Linear default U(±1/sqrt(fan_in)) (biases too; the paper's were 0); "
-             "-N = normalized init `xavier_uniform` with zero biases. Script: `python scripts/repro_glorot.py`.", "",
+             "-N = normalized init `xavier_uniform` with zero biases. Script: `python scripts/repro/repro_glorot.py`.", "",
              f"![Glorot & Bengio on Shapeset](img/glorot_shapeset{TAG}.png)", "",
              "| activation / init | test error % here (mean ± sd) | paper (Table 1, Shapeset) | "
              "Var(dL/da) layer 1 / layer 5 at init | saturated share at init, layers 1..5 |", "|---|---|---|---|---|"]

@@ -5,7 +5,7 @@
 (b) epochs to 20% test accuracy vs depth (Adam lr 1e-3, batch 64, 4,000 training / 1,000 test images,
     cap EPOCHS epochs, test accuracy every 1/4 epoch, seeds 0-4).
 
-Usage: python scripts/repro_hanin_rolnick.py [--quick]
+Usage: python scripts/repro/repro_hanin_rolnick.py [--quick]
 """
 from __future__ import annotations
 
@@ -96,7 +96,7 @@ def report(cfg, probe_rows, train_rows):
              f"{cfg['n_test']} test images of MNIST-5k (pixels in [0, 1]), at most {cfg['epochs_cap']} epochs, test "
              f"accuracy every 1/4 epoch; probe on {cfg['probe_batch']} training images. "
              f"Wall time {cfg['seconds'] / 60:.1f} min on {cfg['machine']}. "
-             "Script: `python scripts/repro_hanin_rolnick.py`.", "",
+             "Script: `python scripts/repro/repro_hanin_rolnick.py`.", "",
              "![Hanin & Rolnick Fig. 1 reproduction](img/hanin_rolnick_fig1.png)", "",
              "(a) log10 M_d/M_0 of the last hidden layer, mean over 5 seeds:", "",
              "| init | " + " | ".join(f"d={d}" for d in cfg["depths_probe"]) + " |",

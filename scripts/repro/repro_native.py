@@ -9,7 +9,7 @@ the same architecture trained on a DIFFERENT data set) start training faster tha
    he_normal, xavier_uniform, lsuv and default (PyTorch's), seeds 0..4, SGD momentum 0.9 lr 0.01,
    batch 64, EPOCHS epochs, test accuracy every EVAL steps; steps to 20% and to 40% test accuracy.
 
-Usage: python scripts/repro_native.py [--src15] [--report]
+Usage: python scripts/repro/repro_native.py [--src15] [--report]
 """
 from __future__ import annotations
 
@@ -101,7 +101,7 @@ def report(cfg, runs):
              + ", ".join(f"{a:.3f}" for a in src["final_acc"]) + "). Then the same architecture on Shapeset-3x2 "
              f"({tg['n_train']:,} / {tg['n_test']:,} images, 9 classes), SGD momentum 0.9 lr {tg['lr']}, batch "
              f"{tg['batch']}, {tg['epochs']} epochs, test accuracy every {tg['eval_every']} steps, seeds {tg['seeds']}. "
-             f"Wall time {cfg['seconds'] / 60:.1f} min on {cfg['machine']}. Script: `python scripts/repro_native.py`.",
+             f"Wall time {cfg['seconds'] / 60:.1f} min on {cfg['machine']}. Script: `python scripts/repro/repro_native.py`.",
              "", f"![native vs classic inits](img/native_vs_classic{TAG}.png)", "",
              "| init | reached 20% | median steps to 20% | reached 40% | median steps to 40% | "
              "final accuracy (mean ± sd) |", "|---|---|---|---|---|---|"]

@@ -9,7 +9,7 @@
    EVAL steps, seeds SEEDS; inits native(shapeset), native(mnist), he_normal, xavier_uniform, lsuv, default.
    Steps to 20% / 50% / 80% test accuracy.
 
-Usage: python scripts/repro_native_mlp.py
+Usage: python scripts/repro/repro_native_mlp.py
 """
 from __future__ import annotations
 
@@ -113,7 +113,7 @@ def report(cfg, runs):
              + ", ".join(f"{a:.2f}" for a in sa["mnist5k"]) + "). Target: MNIST-5k, SGD momentum 0.9 lr "
              f"{cfg['lr']}, batch 64, {cfg['epochs']} epochs, test accuracy every {cfg['eval_every']} steps, seeds "
              f"{cfg['seeds']}. Wall time {cfg['seconds'] / 60:.1f} min on {cfg['machine']}. "
-             "Script: `python scripts/repro_native_mlp.py`.", "", "![native MLP](img/native_mlp.png)", "",
+             "Script: `python scripts/repro/repro_native_mlp.py`.", "", "![native MLP](img/native_mlp.png)", "",
              "| init | " + " | ".join(f"median steps to {int(100 * t)}% (reached)" for t in TARGETS)
              + " | final accuracy | M_d/M_0 at init (median) |", "|---|" + "---|" * (len(TARGETS) + 2)]
     for init in INITS:

@@ -2,10 +2,10 @@
 
 `cnn` (3x3 convs 16,32,32, ReLU, GAP, Linear) on MNIST-5k from He-normal inits, SGD momentum 0.9 lr 0.01
 and Adam lr 1e-3, batch 64, seeds 0-1; at steps SCAN_STEPS the live model goes through
-`paramstat.scan.scan`: checkpoint verdict and score, share of weight tensors called trained, and the
+`paramstat.verdict.scan`: checkpoint verdict and score, share of weight tensors called trained, and the
 relative distance ||W - W_0|| / ||W_0|| of the weights, beside the test accuracy.
 
-Usage: python scripts/repro_scan_steps.py
+Usage: python scripts/repro/repro_scan_steps.py
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def main():
     from paramstat.lab.datasets import load_dataset
     from paramstat.lab.inits import init_model
     from paramstat.lab.train import train_run
-    from paramstat.scan import scan
+    from paramstat.verdict import scan
 
     t0 = time.time()
     Xtr, ytr = load_dataset("mnist5k", "train")
@@ -93,7 +93,7 @@ def report(cfg, rows):
     lines = [f"Budget: `cnn` on MNIST-5k from He-normal inits, seeds {cfg['seeds']}, SGD momentum 0.9 lr 0.01 and "
              f"Adam lr 1e-3, batch 64 ({cfg['steps_per_epoch']} steps per epoch); scanned at steps "
              f"{cfg['scan_steps']}. Wall time {cfg['seconds'] / 60:.1f} min on {cfg['machine']}. "
-             "Script: `python scripts/repro_scan_steps.py`.", "",
+             "Script: `python scripts/repro/repro_scan_steps.py`.", "",
              "![scan score vs step](img/scan_vs_step.png)", "",
              "Each cell: checkpoint score P(trained) / weight tensors called trained (of 4) / mean "
              "‖W−W0‖/‖W0‖ / test accuracy.", ""]

@@ -7,7 +7,7 @@ package), a fresh timm ResNet-18 (seed 0), and the real pretrained ResNet-18 whe
 Images: the two photographs scikit-learn ships (china.jpg, flower.jpg; 427x640 RGB), Shapeset-3x2
 (paramstat.lab.shapeset, rendered at 224x224), 1/f-noise 'natural-ish' images, i.i.d. random bytes.
 
-    python scripts/table3.py            # writes docs/TABLE3.md (and prints the tables)
+    python scripts/repro/table3.py            # writes docs/TABLE3.md (and prints the tables)
 """
 from __future__ import annotations
 
@@ -18,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from paramstat.scan import aggregate_layer_types, layer_types  # noqa: E402
 from paramstat.stats.bits import bit_tests  # noqa: E402
+from paramstat.verdict.layer_types import aggregate_layer_types, layer_types  # noqa: E402
 
 # the seed's Table 3 (ResNet-18, trained; ImageNet validation images)
 SEED = [("Conv weight", 20, (3.877, 4.528, 3.943)), ("FC weight", 1, (1.053, 0.653, 2.083)),
@@ -235,7 +235,7 @@ def main() -> int:
 
     doc = f"""# Table 3 reproduced: runs tests on the fraction bits of parameters
 
-Written by `scripts/table3.py` ({time.strftime('%Y-%m-%d')}, {time.perf_counter() - t0:.0f} s).
+Written by `scripts/repro/table3.py` ({time.strftime('%Y-%m-%d')}, {time.perf_counter() - t0:.0f} s).
 Method: for every float32 parameter tensor (running statistics and integer buffers left out, as in the
 seed), the Wald–Wolfowitz runs test (no continuity correction) on each fraction bit of the values in C
 (memory) order, never across tensors (`paramstat.stats.bits.bit_tests`); per layer type the maximum of
