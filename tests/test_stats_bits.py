@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from statsmodels.sandbox.stats.runs import runstest_1samp
 
 from paramstat.dtypes import LAYOUTS
-from paramstat.stats import _bitkernel
+from paramstat.stats import _bitkernel, _numba
 from paramstat.stats.bits import bit_tests, bit_tests_from_counts
 
 
@@ -146,7 +146,7 @@ def test_complement_invariance(vals):
 
 def test_numba_only_where_it_pays(monkeypatch):
     calls = []
-    monkeypatch.setattr(_bitkernel, "_kernel", None)
+    monkeypatch.setattr(_numba, "_modules", {})
     monkeypatch.setattr(_bitkernel, "_numpy_values", 0)
     monkeypatch.setattr(_bitkernel, "get_kernel", lambda compile=True: calls.append(compile))
     u = np.arange(100_000, dtype=np.uint32)
@@ -178,8 +178,8 @@ def test_big_endian_input_gives_the_same_bits():
 
 
 def test_without_numba_falls_back(monkeypatch):
-    monkeypatch.setattr(_bitkernel, "_kernel", None)
-    monkeypatch.setattr(_bitkernel, "_kernel_error", "ModuleNotFoundError: No module named 'numba'")
+    monkeypatch.setattr(_numba, "_modules", {})
+    monkeypatch.setattr(_numba, "_errors", {_bitkernel._MOD: "ModuleNotFoundError: No module named 'numba'"})
     u = np.random.default_rng(3).integers(0, 2**16, 50_000, dtype=np.uint16)
     o, t = _bitkernel.bit_counts(u, use_numba=None)
     ro, rt = oracle_counts(u)

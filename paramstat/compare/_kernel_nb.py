@@ -1,10 +1,9 @@
 """numba kernel for ``paramstat.compare.kernel`` (imported lazily: numba is optional). Top-level
 functions so that ``cache=True`` stores the machine code on disk (no recompilation per process).
 
-Bits: the stored words are read as uint64 (64/e elements of e bits each). For v = wa ^ wb, bit-sliced
-byte-lane counters acc_j += (v >> j) & 0x0101010101010101 (j = 0..7) count bit 8b+j of the word in byte
-lane b; after at most 255 words they are flushed into 64 word-bit counters, folded to element bits
-(mod e) by the caller. Elements whose bits differ: per e-bit lane, ((OR of the lane's bytes) + 0xFF) >> 8
+Bits: the stored words are read as uint64 (64/e elements of e bits each). v = wa ^ wb goes through
+stats._popcount_nb's byte-lane counters (64 word-bit counters, folded to element bits (mod e) by the
+caller). Elements whose bits differ: per e-bit lane, ((OR of the lane's bytes) + 0xFF) >> 8
 is 1 exactly when the lane is non-zero. OR of all words gives the bits ever set.
 Values: blocks of BLOCK elements gathered into float64 buffers, then three short accumulation loops
 (few accumulators each, so they vectorize; reassociation allowed, NaN/Inf semantics kept). Blocks with a
@@ -13,10 +12,11 @@ non-finite value are compacted to their finite pairs first.
 import numba as nb
 import numpy as np
 
+from ..stats._popcount_nb import LANE_MAX, ZERO8, add, flush
+
 _NACC = 16
 BLOCK = 2048
 _FM = {"reassoc", "contract", "nsz", "arcp"}  # no 'nnan'/'ninf': isfinite must keep working
-_M01 = np.uint64(0x0101010101010101)
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
@@ -42,8 +42,8 @@ def _bits_words(wa, wb, w0, w1, e, bitcnt, cnt, ors):
     ndiff = 0
     i = w0
     while i < w1:
-        end = min(i + 255, w1)
-        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = np.uint64(0)
+        end = min(i + LANE_MAX, w1)
+        a = ZERO8
         z = np.uint64(0)
         for k in range(i, end):
             x = wa[k]
@@ -51,26 +51,9 @@ def _bits_words(wa, wb, w0, w1, e, bitcnt, cnt, ors):
             ora |= x
             orb |= y
             v = x ^ y
-            a0 += v & _M01
-            a1 += (v >> np.uint64(1)) & _M01
-            a2 += (v >> np.uint64(2)) & _M01
-            a3 += (v >> np.uint64(3)) & _M01
-            a4 += (v >> np.uint64(4)) & _M01
-            a5 += (v >> np.uint64(5)) & _M01
-            a6 += (v >> np.uint64(6)) & _M01
-            a7 += (v >> np.uint64(7)) & _M01
+            a = add(a, v)
             z += _nonzero_lanes(v, e)
-        for b in range(8):
-            s = np.uint64(8 * b)
-            ff = np.uint64(0xFF)
-            bitcnt[8 * b + 0] += (a0 >> s) & ff
-            bitcnt[8 * b + 1] += (a1 >> s) & ff
-            bitcnt[8 * b + 2] += (a2 >> s) & ff
-            bitcnt[8 * b + 3] += (a3 >> s) & ff
-            bitcnt[8 * b + 4] += (a4 >> s) & ff
-            bitcnt[8 * b + 5] += (a5 >> s) & ff
-            bitcnt[8 * b + 6] += (a6 >> s) & ff
-            bitcnt[8 * b + 7] += (a7 >> s) & ff
+        flush(a, bitcnt)
         for ln in range(lanes):
             ndiff += int((z >> np.uint64(ln * e)) & lane_mask)
         i = end

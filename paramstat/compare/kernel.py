@@ -8,21 +8,21 @@ For each pair (x_i from A, y_i from B), finite pairs only, accumulated in float6
   #(u_a == u_b), byte histograms of u_a ^ u_b (-> per-bit flip counts), OR of all u_a / u_b
   (bits ever set: a bf16 history of an fp32 tensor shows as 16 low bits never set).
 
-Fast path: numba (compiled once, cached on disk), chunks in parallel, no temporaries: peak memory is the
-two input arrays. 16-bit dtypes go through a 65,536-entry float table (bf16/fp16 -> float32).
+Fast path: numba (stats._numba: loader, PARAMSTAT_NO_NUMBA switch, threads; the bit counters are
+stats._popcount_nb's), chunks in parallel, no temporaries: peak memory is the two input arrays. 16-bit dtypes go through a 65,536-entry float table (bf16/fp16 -> float32).
 Fallback: numpy on chunks of 1M elements (same sums, a few temporaries of chunk size).
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..dtypes import as_float
+from ..stats import _numba
 
 CHUNK = 1 << 20
-NUMBA_MIN = 1 << 18  # smaller pairs go through numpy: no compile for small models, same numbers
+NUMBA_MIN = 1 << 18  # smaller pairs go through numpy (stats._numba.worth): no compile for small models
 _NACC = 16  # accumulator slots, see _ACC_NAMES
 _ACC_NAMES = ("s1a", "s2a", "s3a", "s4a", "s1b", "s2b", "s3b", "s4b", "cab", "xx", "yy", "xy", "dd")
 
@@ -71,27 +71,13 @@ def table(dtype: str) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------------------- numba path
-_kernels = None
-_kernel_error: str | None = None
-
-
-def _build():
-    from . import _kernel_nb
-
-    return _kernel_nb._run
+_MOD = "paramstat.compare._kernel_nb"
 
 
 def get_kernel():
-    """The compiled kernel, or None when numba is unavailable (numpy fallback)."""
-    global _kernels, _kernel_error
-    if os.environ.get("PARAMSTAT_NO_NUMBA") == "1":
-        return None
-    if _kernels is None and _kernel_error is None:
-        try:
-            _kernels = _build()
-        except Exception as exc:  # noqa: BLE001 - numba missing or broken
-            _kernel_error = f"{type(exc).__name__}: {exc}"
-    return _kernels
+    """The compiled kernel, or None (numpy path: PARAMSTAT_NO_NUMBA=1, numba missing or broken)."""
+    mod = _numba.load(_MOD)
+    return None if mod is None else mod._run
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -139,10 +125,10 @@ def pair_sums(ra: np.ndarray, da: str, rb: np.ndarray, db: str, shift_a: float =
         raise ValueError("pair_sums: the two tensors have different sizes")
     nbytes = ua.dtype.itemsize
     use_table = va is None
-    want = use_numba is True or (use_numba is None and n >= NUMBA_MIN)
+    want = use_numba is True or (use_numba is None and _numba.worth(n, big=NUMBA_MIN))
     kern = get_kernel() if want else None
     if use_numba is True and kern is None:
-        raise RuntimeError(f"numba kernel unavailable: {_kernel_error}")
+        raise RuntimeError(f"numba kernel unavailable: {_numba.error(_MOD)}")
     if kern is not None and n >= 1:
         acc, flips_all, n_fin, n_eq, n_beq, or_a, or_b, md = _numba_sums(kern, va, vb, ua, ub, da, db,
                                                                           use_table, shift_a, shift_b)
@@ -173,7 +159,7 @@ def _numba_sums(kern, va, vb, ua, ub, da, db, use_table, sa, sb):
     tb = table(db) if use_table else np.zeros(1, np.float32)
     va_ = va if va is not None else np.zeros(1, np.float32)
     vb_ = vb if vb is not None else np.zeros(1, np.float32)
-    nchunks = max(1, min(4 * (os.cpu_count() or 1), n // (1 << 18) or 1))
+    nchunks = max(1, min(4 * _numba.n_threads(), n // (1 << 18) or 1))
     acc, bitcnt, cnt, ors, maxd = kern(va_, vb_, ua, ub, wa, wb, ta, tb, use_table, float(sa), float(sb), e,
                                        nchunks)
     flips = np.zeros(e, dtype=np.int64)

@@ -1,8 +1,11 @@
 """Statistics engine: pure functions on numpy arrays, results as dataclasses with ``to_dict()``.
 
-Modules: ``bits`` (bit-level monobit + runs tests for every bit position), ``runs`` (Wald–Wolfowitz),
-``moments`` (plain and robust), ``fits`` (distribution families ranked by BIC), ``signatures``
-(distance to known initializers), ``spectral`` (Marchenko–Pastur, spikes, shuffle distance).
+Modules: ``sampling`` (the one seeded subsample), ``shapes`` (fans, kernel size, matrix views),
+``families`` (the fit families: parameters, fit, logpdf, cdf, frozen scipy object), ``fits`` (families
+ranked by BIC), ``moments`` (plain and robust), ``bits`` (monobit + runs tests for every bit position),
+``runs`` (Wald–Wolfowitz), ``table3`` (the per-layer-type table of runs |Z|), ``signatures`` (distance to
+known initializers), ``spectral`` (Marchenko–Pastur edge, pdf, spikes, shuffle distance); numba kernels
+behind ``_numba`` (one loader, one PARAMSTAT_NO_NUMBA switch) with the shared ``_popcount_nb``.
 Never prints, never reads files.
 """
 from .bits import BitTests, bit_groups, bit_tests, bit_tests_from_counts

@@ -9,44 +9,31 @@ Transitions use the same counters on x = w ^ ((w >> e) | (w_next << (64 - e))), 
 XOR of every adjacent pair starting in word w. Words are split into one chunk per core, counted by
 a thread pool (the kernel releases the GIL).
 
-Fallback (no numba): byte histograms with numpy.bincount, 256-entry lookup per byte plane.
+Fallback (PARAMSTAT_NO_NUMBA=1 or no numba; stats._numba): byte histograms with numpy.bincount,
+256-entry lookup per byte plane. The byte-lane counters are stats._popcount_nb's.
 """
 from __future__ import annotations
 
 import numpy as np
 
-# When the numba kernel is worth its first-call cost (numba import + cache load ~0.4-0.5 s on an idle
-# core, a compile ~1.5-6 s once when nothing is cached) versus numpy byte histograms (~20 ns/value):
-# an array of >= 4M values, or once this process has counted >= 32M values with numpy.
+from . import _numba
+
+# numba pays (stats._numba.worth) for an array of >= 4M values, once loaded for any array of >= 4096,
+# or once this process has counted >= 32M values with numpy (~20 ns/value).
 _BIG_ARRAY = 1 << 22
 _CUMULATIVE = 1 << 25
+_MOD = "paramstat.stats._bitkernel_nb"
 _numpy_values = 0
-_kernel = None
-_kernel_error: str | None = None
-
-
-def _numba_module():
-    global _kernel_error
-    if _kernel_error is not None:
-        return None
-    try:
-        from . import _bitkernel_nb
-    except Exception as exc:  # numba missing or broken: numpy fallback
-        _kernel_error = f"{type(exc).__name__}: {exc}"
-        return None
-    return _bitkernel_nb
 
 
 def get_kernel(compile: bool = True):
-    """The numba chunk kernel, or None (numpy fallback). Importing ``_bitkernel_nb`` compiles the
-    kernel eagerly (one explicit signature) or loads it from numba's on-disk cache; with
-    ``compile=False`` only an already loaded kernel is returned."""
-    global _kernel
-    if _kernel is None and compile:
-        mod = _numba_module()
-        if mod is not None:
-            _kernel = mod.count_chunk
-    return _kernel
+    """The numba chunk kernel, or None (numpy path: PARAMSTAT_NO_NUMBA=1, numba missing or broken).
+    Importing ``_bitkernel_nb`` compiles the kernel eagerly (one explicit signature) or loads it from
+    numba's on-disk cache; with ``compile=False`` only an already loaded kernel is returned."""
+    if not compile and not _numba.loaded(_MOD):
+        return None
+    mod = _numba.load(_MOD)
+    return None if mod is None else mod.count_chunk
 
 
 def warm_kernel() -> float:
@@ -93,15 +80,6 @@ def counts_numpy(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ones, trans
 
 
-def _n_threads() -> int:
-    import os
-
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
-
-
 def bit_counts(u: np.ndarray, use_numba: bool | None = None, nchunks: int | None = None
                ) -> tuple[np.ndarray, np.ndarray]:
     """(ones, transitions) per bit position (index 0 = LSB) of an unsigned-integer array, int64.
@@ -118,10 +96,10 @@ def bit_counts(u: np.ndarray, use_numba: bool | None = None, nchunks: int | None
     if use_numba is True:
         kern = get_kernel(compile=True)
         if kern is None:
-            raise RuntimeError(f"numba kernel unavailable: {_kernel_error}")
-    elif use_numba is None and u.size >= 4096:
-        if _kernel is not None or u.size >= _BIG_ARRAY or _numpy_values + u.size > _CUMULATIVE:
-            kern = get_kernel(compile=True)
+            raise RuntimeError(f"numba kernel unavailable: {_numba.error(_MOD)}")
+    elif use_numba is None and _numba.worth(u.size, big=_BIG_ARRAY, sticky=True, is_loaded=_numba.loaded(_MOD),
+                                            counted=_numpy_values, cumulative=_CUMULATIVE):
+        kern = get_kernel(compile=True)
     if kern is None:
         _numpy_values += u.size
         return counts_numpy(u)
@@ -131,13 +109,13 @@ def bit_counts(u: np.ndarray, use_numba: bool | None = None, nchunks: int | None
         u = u.copy()
     words = u[: nw * epw].view(np.uint64)
     if nchunks is None:
-        nchunks = max(1, min(_n_threads(), nw // 262_144 or 1))
+        nchunks = max(1, min(_numba.n_threads(), nw // 262_144 or 1))
     bounds = np.linspace(0, nw, nchunks + 1).astype(np.int64)
     spans = [(int(bounds[i]), int(bounds[i + 1])) for i in range(nchunks) if bounds[i] < bounds[i + 1]]
     if len(spans) > 1:
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(min(len(spans), _n_threads())) as ex:  # the kernel releases the GIL
+        with ThreadPoolExecutor(min(len(spans), _numba.n_threads())) as ex:  # the kernel releases the GIL
             parts = list(ex.map(lambda s: kern(words, s[0], s[1], e), spans))
     else:
         parts = [kern(words, s[0], s[1], e) for s in spans]

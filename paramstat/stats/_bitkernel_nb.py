@@ -3,32 +3,21 @@ algorithm. Top-level functions so that ``cache=True`` can store the machine code
 import numba as nb
 import numpy as np
 
-_BLOCK = 255  # byte lanes count to 255 at most
+from ._popcount_nb import LANE_MAX, ZERO8, add, flush
 
 
 @nb.njit(cache=True, nogil=True)
 def _count_range(w, lo, hi, e, last_word, out_ones, out_trans):
-    m = np.uint64(0x0101010101010101)
-    ff = np.uint64(0xFF)
     ue = np.uint64(e)
     up = np.uint64(64 - e) if e < 64 else np.uint64(0)
     i = lo
     while i < hi:
-        end = min(i + _BLOCK, hi)
-        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = np.uint64(0)
+        end = min(i + LANE_MAX, hi)
+        a = ZERO8
+        t = ZERO8
         for k in range(i, end):
             v = w[k]
-            a0 += v & m
-            a1 += (v >> np.uint64(1)) & m
-            a2 += (v >> np.uint64(2)) & m
-            a3 += (v >> np.uint64(3)) & m
-            a4 += (v >> np.uint64(4)) & m
-            a5 += (v >> np.uint64(5)) & m
-            a6 += (v >> np.uint64(6)) & m
-            a7 += (v >> np.uint64(7)) & m
-        t0 = t1 = t2 = t3 = t4 = t5 = t6 = t7 = np.uint64(0)
-        for k in range(i, end):
-            v = w[k]
+            a = add(a, v)
             if k < last_word:
                 nx = w[k + 1]
             else:
@@ -37,32 +26,9 @@ def _count_range(w, lo, hi, e, last_word, out_ones, out_trans):
                 x = v ^ ((v >> ue) | (nx << up))
             else:
                 x = v ^ nx
-            t0 += x & m
-            t1 += (x >> np.uint64(1)) & m
-            t2 += (x >> np.uint64(2)) & m
-            t3 += (x >> np.uint64(3)) & m
-            t4 += (x >> np.uint64(4)) & m
-            t5 += (x >> np.uint64(5)) & m
-            t6 += (x >> np.uint64(6)) & m
-            t7 += (x >> np.uint64(7)) & m
-        for b in range(8):
-            s = np.uint64(8 * b)
-            out_ones[8 * b + 0] += (a0 >> s) & ff
-            out_ones[8 * b + 1] += (a1 >> s) & ff
-            out_ones[8 * b + 2] += (a2 >> s) & ff
-            out_ones[8 * b + 3] += (a3 >> s) & ff
-            out_ones[8 * b + 4] += (a4 >> s) & ff
-            out_ones[8 * b + 5] += (a5 >> s) & ff
-            out_ones[8 * b + 6] += (a6 >> s) & ff
-            out_ones[8 * b + 7] += (a7 >> s) & ff
-            out_trans[8 * b + 0] += (t0 >> s) & ff
-            out_trans[8 * b + 1] += (t1 >> s) & ff
-            out_trans[8 * b + 2] += (t2 >> s) & ff
-            out_trans[8 * b + 3] += (t3 >> s) & ff
-            out_trans[8 * b + 4] += (t4 >> s) & ff
-            out_trans[8 * b + 5] += (t5 >> s) & ff
-            out_trans[8 * b + 6] += (t6 >> s) & ff
-            out_trans[8 * b + 7] += (t7 >> s) & ff
+            t = add(t, x)
+        flush(a, out_ones)
+        flush(t, out_trans)
         i = end
 
 
