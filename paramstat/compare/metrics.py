@@ -6,8 +6,9 @@ Exact, full data (paramstat.compare.kernel): with p = x - s_a, S_k = sum p^k ove
   skew = m3 / m2^1.5, excess kurtosis = m4 / m2^2 - 3 (scipy.stats.kurtosis, fisher, biased);
   rel_change = ||B - A|| / ||A|| (0 when both are zero, inf when only A is zero);
   cosine = <A,B> / (||A|| ||B||); Pearson corr = (C/n - m1a m1b) / (std_a std_b).
-Subsample (same indices in A and B, at most `subsample` elements, seeded): KS D and Wasserstein-1
-between the two value distributions, robust statistics, histograms.
+Subsample (stats.sampling keyed by (seed, name): the same indices in A and B, at most `subsample`
+elements): KS D and Wasserstein-1 between the two value distributions, robust statistics
+(stats.moments.robust), histograms.
 """
 from __future__ import annotations
 

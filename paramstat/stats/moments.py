@@ -8,8 +8,10 @@ Robust (one outlier cannot move them; BRIEF §3: a single ±2.0 from trunc_norma
   robust_kurt = Moors (1988) octile kurtosis [(E7 - E5) + (E3 - E1)] / (E6 - E2) - 1.2331
   (E_k = k/8 quantile; normal 0, uniform -0.233, Laplace 0.352, t3 0.17), quantiles linearly interpolated.
 Robust values are exact up to 2^21 values; larger tensors use a seeded uniform subsample of 2^20
-values (numpy default_rng(seed), indices with replacement; recorded as ``robust_n``): the quantile
+values (stats.sampling.subsample: default_rng(seed), with replacement; recorded as ``robust_n``): the quantile
 error is then ~1e-3 sigma, far below trained/fresh differences, and the cost stays < 0.1 s.
+``robust(x, mad_to_std, moors_normal)``: the same robust statistics on all of x (median by np.median),
+for callers that subsample themselves (compare, with its published 4-digit constants).
 """
 from __future__ import annotations
 

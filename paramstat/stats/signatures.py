@@ -19,7 +19,7 @@ fan_out arguments (a bias gets its layer's fan_in). Candidates (name: distributi
   orthogonal             rows (or columns, whichever fewer) orthonormal times a gain
   constant_0, constant_1, constant (any other single value, e.g. layer scale 1e-6)
 Distance: Kolmogorov–Smirnov D = sup |F_n - F| against the candidate's CDF, on the sorted values
-(a seeded uniform subsample of ``sample_max`` values, with replacement, for bigger tensors).
+(stats.sampling.subsample of ``sample_max`` values, with replacement, for bigger tensors).
 Orthogonal: G = A A^T of the smaller side (at most 64 rows/columns, seeded) against c I with
 c = mean diag G: distance = ||G - c I||_F / (c sqrt(m)) (1e-7 for orthogonal_, ~sqrt(m/N) for i.i.d.),
 gain = sqrt(c) (scale_ratio against gain 1). Constants: distance = fraction of values != c.

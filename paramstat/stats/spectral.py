@@ -19,8 +19,9 @@ a permutation of 1M values takes ~50 ms), over rms(s):
 (0 = same spectrum; fresh timm ResNet-18 layers 0.002-0.013, i.i.d. matrices with M = 16-27 up to
 ~0.03, trained EfficientNet-Lite0 pointwise convs 0.036-0.16 measured here).
 Cost cap: the larger dimension is sub-sampled to at most ``max_n`` (2048) and the smaller to at most
-``max_m`` (1024) rows/columns, chosen by numpy default_rng(seed) without replacement, in order (MP of
-the sampled matrix; ``sampled_shape`` records it). Eigenvalues come from the M x M Gram matrix in
+``max_m`` (1024) rows/columns (stats.sampling.crop with default_rng(seed): rows, then columns, without
+replacement, in order; the shuffles continue on the same generator; MP of the sampled matrix,
+``sampled_shape`` records it). Plots draw ``mp_curve(spectral(...))``: the scoring's sigma^2 and edge. Eigenvalues come from the M x M Gram matrix in
 float64 (numpy eigvalsh; 40x faster than an SVD of the wide matrix), s = sqrt(max(eig, 0)).
 """
 from __future__ import annotations
