@@ -1,4 +1,4 @@
-"""The input formats paramstat reads, in one place: the extensions dispatch.py routes by and the SOURCE
+"""The input formats paramstat reads, in one place: the extensions the readers register (paramstat.sources.registry) and the SOURCE
 help every command shows. No imports, so `paramstat --help` stays instant."""
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ import torch.nn as nn
 from paramstat.cli import main
 from paramstat.compare import compare
 from paramstat.compare.relation import DIFFERENT_ARCH, IDENTICAL
-from paramstat.sources.position import same_shapes_in_order
+from paramstat.sources.align import same_shapes_in_order
 
 
 class Named(nn.Module):

@@ -12,7 +12,7 @@ from safetensors.torch import save_file
 
 from paramstat.errors import ParamstatError
 from paramstat.sources import load
-from paramstat.sources.safetensors_source import natural_key
+from paramstat.sources.readers.safetensors_file import natural_key
 
 
 def _write_safetensors_in_order(path, tensors: dict):
@@ -172,15 +172,15 @@ def test_pretrained_offline_fails_fast(tmp_path, monkeypatch):
     import time
 
     pytest.importorskip("timm")
-    from paramstat.sources import timm_source
+    from paramstat.sources.remote import hub as hub_source
 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.delenv("PARAMSTAT_OFFLINE", raising=False)
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.setattr(timm_source, "PROBE_URL", "https://10.255.255.1:9/")  # unroutable: hangs or fails
-    monkeypatch.setattr(timm_source, "PROBE_TIMEOUT", 1.0)
+    monkeypatch.setattr(hub_source, "PROBE_URL", "https://10.255.255.1:9/")  # unroutable: hangs or fails
+    monkeypatch.setattr(hub_source, "PROBE_TIMEOUT", 1.0)
     t = time.perf_counter()
     with pytest.raises(ParamstatError) as ei:
         load("resnet18")
@@ -341,7 +341,7 @@ def test_safetensors_numpy_reader_matches_the_library_for_every_dtype(tmp_path):
     from safetensors.torch import save_file
 
     from paramstat.dtypes import torch_to_numpy
-    from paramstat.sources.safetensors_source import entries_from_file
+    from paramstat.sources.readers.safetensors_file import entries_from_file
 
     g = torch.Generator().manual_seed(0)
     x = torch.randn(5, 7, generator=g)

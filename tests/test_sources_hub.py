@@ -16,7 +16,7 @@ from safetensors.numpy import save_file
 import paramstat
 from paramstat.cli import main
 from paramstat.errors import ParamstatError
-from paramstat.sources import hub_source
+from paramstat.sources.remote import hub as hub_source
 
 H1, H2 = "1" * 40, "2" * 40
 
@@ -218,8 +218,6 @@ class _FakeRemote:
 def test_download_fetches_only_weights_index_and_config(hub, monkeypatch):
     import huggingface_hub
 
-    from paramstat.sources import timm_source
-
     w = _weights(7)
     index = {"weight_map": {"enc.weight": "model-00001-of-00002.safetensors",
                             "enc.bias": "model-00001-of-00002.safetensors",
@@ -232,7 +230,7 @@ def test_download_fetches_only_weights_index_and_config(hub, monkeypatch):
     remote = _FakeRemote(hub, "org/remote", files)
     monkeypatch.setattr(huggingface_hub, "snapshot_download", remote.snapshot_download)
     monkeypatch.setattr(huggingface_hub, "HfApi", lambda: remote)
-    monkeypatch.setattr(timm_source, "_online", lambda *a, **k: True)
+    monkeypatch.setattr(hub_source, "online", lambda *a, **k: True)
     ck = paramstat.load("org/remote")
     _assert_same(ck, w)
     assert ck.provenance["hf_downloaded"] is True and ck.provenance["hf_commit"] == H2

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import paramstat
-from paramstat.sources.keras_source import LAYOUT_WARNING
+from paramstat.sources.readers.keras.reader import LAYOUT_WARNING
 
 RNG = np.random.default_rng(0)
 

@@ -13,8 +13,8 @@ import torch.nn as nn
 
 from paramstat.errors import ParamstatError, UnsafePickleError
 from paramstat.sources import load
-from paramstat.sources.torch_source import torch_load
-from paramstat.sources.torchscript_source import read_torchscript
+from paramstat.sources.readers.torch_pickle import torch_load
+from paramstat.sources.readers.torchscript import read_torchscript
 
 
 class CNN(nn.Module):

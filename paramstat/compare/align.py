@@ -12,7 +12,7 @@
 4. Unless ``by_name``: when the tensors still left over on both sides have the same count and the same
    shapes in order (float tensors only, if integer buffers such as num_batches_tracked are what differs),
    they are paired by position: the test the loaders use for foreign key names
-   (``paramstat.sources.position.same_shapes_in_order``).
+   (``paramstat.sources.align.same_shapes_in_order``).
 Name matches with different shapes are listed, never paired. Pair order: A's (network order).
 """
 from __future__ import annotations
@@ -64,7 +64,7 @@ def _tails(name: str) -> list[int]:
 
 def _swap_prefixes(left_a: list[TensorRecord], left_b: list[TensorRecord]) -> list[tuple[str, str, list]]:
     """Step 3 of the module doc: [(pa, pb, [(ra, rb), ...])], largest first."""
-    from ..sources.position import same_shapes_in_order
+    from ..sources.align import same_shapes_in_order
 
     index: dict[str, list[str]] = {}
     for r in left_b:
@@ -106,7 +106,7 @@ def _swap_prefixes(left_a: list[TensorRecord], left_b: list[TensorRecord]) -> li
 
 def _by_position(left_a: list[TensorRecord], left_b: list[TensorRecord]) -> list[tuple[TensorRecord, TensorRecord]]:
     """Step 4 of the module doc: all left-over tensors, else the float ones, when shapes agree in order."""
-    from ..sources.position import same_shapes_in_order
+    from ..sources.align import same_shapes_in_order
 
     for xs, ys in ((left_a, left_b), ([r for r in left_a if r.analysable], [r for r in left_b if r.analysable])):
         if xs and same_shapes_in_order([r.shape for r in xs], [r.shape for r in ys]):

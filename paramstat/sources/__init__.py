@@ -1,13 +1,16 @@
 """Sources: one entry point, many inputs. ``load(source)`` -> Checkpoint (see docs/ARCHITECTURE.md).
 
-Inputs (dispatch.py decides): a timm model name (pretrained from the HF/torch hub cache, or ``fresh=True``
-with ``seed``), ``.safetensors`` (memory-mapped, tensor by tensor), sharded safetensors
+Inputs (dispatch.py decides; file readers in readers/ behind registry.py, detection in detect.py, names in
+remote/, key alignment in align.py, the role decision in build.py + roles.py): a timm model name
+(pretrained from the HF/torch hub cache, or ``fresh=True`` with ``seed``), ``.safetensors`` (tensor by
+tensor), sharded safetensors
 (``*.safetensors.index.json``) and Hugging Face folders, PyTorch pickles (``torch.load(weights_only=True)``,
 nested checkpoints unwrapped, wrapper prefixes stripped), ``.npz``, paramstat's own ``.h5``, an nn.Module or
 an in-memory state dict. ``model=NAME`` (+ ``checkpoint=FILE``) takes roles and order from the timm
 architecture. Roles and fans: roles.py (documented rules). Sources never compute statistics."""
 from __future__ import annotations
 
+from . import readers  # noqa: F401  (registers every file reader: paramstat.sources.registry)
 from .module import checkpoint_from_module, role_map
 from .roles import RoleInfo, infer_roles
 

@@ -1,4 +1,7 @@
-"""Unwrap nested checkpoints and strip wrapper prefixes from state-dict keys.
+"""Key alignment, in one place: unwrap nested checkpoints, strip wrapper prefixes from state-dict keys,
+align keys to an architecture's by a shared leading prefix (`align_to_architecture`), and match tensors
+saved under foreign names by position and shape (`same_shapes_in_order`; used by `build` for ``--model``
+and by paramstat.compare.align).
 
 Nested: a dict whose weights live under a known key (state_dict, model_state_dict, model, net, network,
 module, params, weights, then the EMA copies ema / model_ema / state_dict_ema) is unwrapped, recursively
@@ -11,6 +14,8 @@ prefix such as ``bert.``), only when EVERY key carries the same one, repeatedly
 (``module._orig_mod.x`` -> ``x``).
 """
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 WRAPPER_KEYS = ("state_dict", "model_state_dict", "model", "net", "network", "module", "params",
                 "weights", "ema", "model_ema", "state_dict_ema", "ema_state_dict")
@@ -115,3 +120,30 @@ def strip_prefixes(names: list[str]) -> tuple[list[str], str]:
         else:
             break
     return cur, removed
+
+
+def align_to_architecture(names: list[str], roles: dict) -> tuple[list[str], str]:
+    """When fewer than half the keys match the architecture, drop leading dot-components that every key
+    shares (e.g. 'backbone.', 'encoder.') if that matches more keys. Returns (names, removed prefix)."""
+    hits = sum(n in roles for n in names)
+    if hits * 2 >= len(names):
+        return names, ""
+    parts = [n.split(".") for n in names]
+    common = 0
+    while all(len(p) > common + 1 for p in parts) and len({p[common] for p in parts}) == 1:
+        common += 1
+    best, best_k = hits, 0
+    for k in range(1, common + 1):
+        h = sum(".".join(p[k:]) in roles for p in parts)
+        if h > best:
+            best, best_k = h, k
+    if best_k == 0:
+        return names, ""
+    return [".".join(p[best_k:]) for p in parts], ".".join(parts[0][:best_k]) + "."
+
+
+def same_shapes_in_order(shapes_a: Sequence[Sequence[int]], shapes_b: Sequence[Sequence[int]]) -> bool:
+    """True when both lists hold the same number of tensors with equal shapes position by position
+    (two implementations of one network, e.g. lukemelas' EfficientNet vs timm's, a TorchScript export vs
+    an ONNX export, store the same tensors in the same order under other names)."""
+    return len(shapes_a) == len(shapes_b) and all(tuple(x) == tuple(y) for x, y in zip(shapes_a, shapes_b))

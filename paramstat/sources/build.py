@@ -1,6 +1,5 @@
 """Turn a list of stored entries (name, shape, dtype, lazy reader) into a Checkpoint: strip wrapper
-prefixes, assign roles (from an architecture's role map when given, else from names and shapes), number
-the records in network order."""
+prefixes, assign roles (the one decision: `build`), number the records in network order."""
 from __future__ import annotations
 
 import hashlib
@@ -13,8 +12,7 @@ import numpy as np
 
 from ..errors import ParamstatError
 from ..record import Checkpoint, TensorRecord
-from .position import same_shapes_in_order
-from .prefixes import strip_prefixes
+from .align import align_to_architecture, same_shapes_in_order, strip_prefixes
 from .roles import RoleInfo, infer_roles
 
 
@@ -38,24 +36,9 @@ def sha256_file(path: str | Path, chunk: int = 1 << 22) -> str:
     return h.hexdigest()
 
 
-def align_to_architecture(names: list[str], roles: dict) -> tuple[list[str], str]:
-    """When fewer than half the keys match the architecture, drop leading dot-components that every key
-    shares (e.g. 'backbone.', 'encoder.') if that matches more keys. Returns (names, removed prefix)."""
-    hits = sum(n in roles for n in names)
-    if hits * 2 >= len(names):
-        return names, ""
-    parts = [n.split(".") for n in names]
-    common = 0
-    while all(len(p) > common + 1 for p in parts) and len({p[common] for p in parts}) == 1:
-        common += 1
-    best, best_k = hits, 0
-    for k in range(1, common + 1):
-        h = sum(".".join(p[k:]) in roles for p in parts)
-        if h > best:
-            best, best_k = h, k
-    if best_k == 0:
-        return names, ""
-    return [".".join(p[best_k:]) for p in parts], ".".join(parts[0][:best_k]) + "."
+def file_provenance(p: Path, hash: bool = True) -> dict:
+    """path, size and sha256 of a file (sha256 None with ``hash=False``: one full read less)."""
+    return {"path": str(p.resolve()), "file_size": p.stat().st_size, "sha256": sha256_file(p) if hash else None}
 
 
 class ArchitectureRoles(dict):

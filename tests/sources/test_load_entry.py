@@ -54,7 +54,7 @@ def test_fit_reads_timm_names_through_load(monkeypatch):
     (here the pretrained weights are replaced by the fresh init, as if they were in the cache)."""
     pytest.importorskip("timm")
     from paramstat.init import profile
-    from paramstat.sources import timm_source
+    from paramstat.sources.remote import timm as timm_source
 
     seen = []
 

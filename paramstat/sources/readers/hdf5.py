@@ -1,15 +1,18 @@
 """HDF5 files: paramstat's own store (records round-trip bit-exactly, roles and fans kept) or any other
 HDF5 file (every numeric dataset becomes a tensor named by its path with '/' -> '.', roles inferred from
 names and shapes). Keras files (legacy ``model.save('x.h5')`` / ``save_weights``, Keras 3 ``.weights.h5``)
-never come here: dispatch sends them to keras_source (kernels transposed to PyTorch layout, Keras fans,
+go to readers/keras (kernels transposed to PyTorch layout, Keras fans,
 optimizer state skipped)."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from ..errors import ParamstatError
-from .build import Entry
+from ...errors import ParamstatError
+from ...formats import H5_EXT
+from ..build import Entry
+from ..detect import is_hdf5, is_keras_h5
+from ..registry import register_reader
 
 HINT = ("the file is truncated or not an HDF5 file: re-download or re-save it (paramstat's own .h5: re-create "
         "it with 'paramstat extract')")
@@ -38,7 +41,7 @@ def load_h5(path: str | Path):
     """(entries, role infos or None, provenance, warnings)."""
     import h5py
 
-    from .roles import RoleInfo
+    from ..roles import RoleInfo
 
     p = str(path)
     found: list[tuple[int, str, dict]] = []
@@ -84,3 +87,26 @@ def load_h5(path: str | Path):
             infos[name] = RoleInfo(str(a["role"]), fi, fo, g,
                                    str(a["module_type"]) if "module_type" in a else None, hs)
     return entries, (infos if ours else None), prov, warnings, ours
+
+
+@register_reader("h5", extensions=H5_EXT, sniff=is_hdf5, sniff_order=10)
+def read(p: Path, s: str, ctx):
+    """An HDF5 file: Keras layout -> the Keras reader (format 'keras-h5'); paramstat's own store (its stored
+    roles, unless an architecture's) or any other HDF5 (numeric datasets, roles from names and shapes)."""
+    from ..build import build, file_provenance
+
+    prov = dict(ctx.prov)
+    if is_keras_h5(p):
+        from .keras.reader import load_keras
+
+        prov.update(file_provenance(p, ctx.hash))
+        return load_keras(p, source=s, provenance=prov, warnings=list(ctx.warnings), zipped=False)
+    entries, infos, hprov, w, _ours = load_h5(p)
+    prov.update(file_provenance(p, ctx.hash))
+    if hprov:
+        prov["extracted_from"] = hprov
+        for k in ("arch", "pretrained", "fresh", "seed"):
+            if k in hprov:
+                prov.setdefault(k, hprov[k])
+    return build(entries, source=s, format="h5", provenance=prov, warnings=list(ctx.warnings) + w,
+                 roles=ctx.roles if ctx.roles is not None else infos, order=ctx.order, path=s)

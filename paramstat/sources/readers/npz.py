@@ -8,8 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ParamstatError
-from .build import Entry
+from ...errors import ParamstatError
+from ...formats import NPZ_EXT
+from ..build import Entry
+from ..detect import is_npz
+from ..registry import register_reader
 
 HINT = "the file is truncated or not a numpy .npz archive: re-create it"
 
@@ -51,3 +54,15 @@ def load_npz(path: str | Path) -> tuple[list[Entry], list[str]]:
         first = (str(e).splitlines() or [""])[0][:120]
         raise ParamstatError(f"corrupt .npz archive ({type(e).__name__}: {first})", path=p, hint=HINT) from e
     return entries, warnings
+
+
+@register_reader("npz", extensions=NPZ_EXT, sniff=is_npz, sniff_order=20)
+def read(p: Path, s: str, ctx):
+    """A numpy ``.npz`` archive (roles from names and shapes, or an architecture's)."""
+    from ..build import build, file_provenance
+
+    entries, w = load_npz(p)
+    prov = dict(ctx.prov)
+    prov.update(file_provenance(p, ctx.hash))
+    return build(entries, source=s, format="npz", provenance=prov, warnings=list(ctx.warnings) + w,
+                 roles=ctx.roles, order=ctx.order, path=s)

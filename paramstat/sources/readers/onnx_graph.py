@@ -30,8 +30,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ParamstatError
-from .roles import RoleInfo, torch_fans
+from ...errors import ParamstatError
+from ...formats import ONNX_EXT
+from ...stats.shapes import torch_fans
+from ..registry import register_reader
+from ..roles import RoleInfo
 
 HINT = "the file is truncated or not an ONNX model: re-download or re-export it"
 FLOAT_TYPES = {1: "float32", 10: "float16", 11: "float64", 16: "bfloat16"}   # onnx.TensorProto codes
@@ -194,7 +197,7 @@ def read_onnx(path: str | Path) -> tuple[list, dict[str, RoleInfo], list[str]]:
     """(Entries in network order, {stored name: RoleInfo} from consuming nodes, warnings)."""
     from google.protobuf.message import DecodeError
 
-    from .build import Entry
+    from ..build import Entry
 
     onnx = _import_onnx()
     p = str(path)
@@ -260,7 +263,7 @@ def read_onnx(path: str | Path) -> tuple[list, dict[str, RoleInfo], list[str]]:
 
 def load_checkpoint(path: Path, source: str, *, provenance: dict, warnings: list[str], roles=None, order=None):
     """Checkpoint (format 'onnx'); roles from the consuming nodes unless an architecture's ``roles`` is given."""
-    from .build import build
+    from ..build import build
 
     entries, infos, w = read_onnx(path)
     if not entries:
@@ -271,3 +274,13 @@ def load_checkpoint(path: Path, source: str, *, provenance: dict, warnings: list
     provenance["onnx_version"] = onnx.__version__
     return build(entries, source=source, format="onnx", provenance=provenance, warnings=list(warnings) + w,
                  roles=roles, order=order, path=source, known=infos)
+
+
+@register_reader("onnx", extensions=ONNX_EXT)
+def read(p, s: str, ctx):
+    """An ONNX model (no magic bytes: by extension only)."""
+    from ..build import file_provenance
+
+    prov = dict(ctx.prov)
+    prov.update(file_provenance(p, ctx.hash))
+    return load_checkpoint(p, s, provenance=prov, warnings=list(ctx.warnings), roles=ctx.roles, order=ctx.order)

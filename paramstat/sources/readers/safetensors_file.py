@@ -1,10 +1,11 @@
-"""safetensors files, sharded safetensors (``*.safetensors.index.json``), read tensor by tensor.
+"""safetensors files, read tensor by tensor (the index of sharded ones: readers/index.py).
 
 The header (8-byte little-endian length + JSON) is parsed and validated here, so a truncated or corrupt
 file fails with one line before anything is read. Order = data-offset order in the file (the order the
 writer stored the tensors), not the header's alphabetical key order; when that order is just the
-safetensors writer's own sort, natural name order instead (see ``tensor_order``). Values
-are read memory-mapped, one tensor per call (``safe_open(framework='pt')`` + dtypes.torch_to_numpy).
+safetensors writer's own sort, natural name order instead (see ``tensor_order``). Values are read
+one tensor per call with ``np.fromfile`` at the validated offset (no torch import; bf16 as raw uint16
+bits); ``safe_open`` only validates the header once.
 """
 from __future__ import annotations
 
@@ -14,8 +15,11 @@ import re
 import struct
 from pathlib import Path
 
-from ..errors import ParamstatError
-from .build import Entry
+from ...errors import ParamstatError
+from ...formats import ST_EXT
+from ..build import Entry
+from ..detect import is_safetensors
+from ..registry import register_reader
 
 # safetensors dtype -> (paramstat dtype name, item size, little-endian numpy dtype of the stored bytes: bf16
 # and fp8 as their raw bits, as paramstat.dtypes keeps them)
@@ -153,3 +157,18 @@ def read_index(index_path: str | Path) -> tuple[list[Path], dict]:
             raise ParamstatError(f"shard listed in the index is missing: {sp.name}", path=str(ip),
                                  hint="download every shard next to the index")
     return paths, {"weight_map": wm, "metadata": idx.get("metadata") or {}}
+
+
+@register_reader("safetensors", extensions=ST_EXT, sniff=is_safetensors, sniff_order=60)
+def read(p: Path, s: str, ctx):
+    """A ``.safetensors`` file, tensor by tensor; its metadata kept in the provenance."""
+    from ..build import build, file_provenance
+
+    entries, meta = entries_from_file(p)
+    prov = dict(ctx.prov)
+    prov.update(file_provenance(p, ctx.hash))
+    prov["order"] = meta.pop("paramstat_order")
+    if meta:
+        prov["safetensors_metadata"] = meta
+    return build(entries, source=s, format="safetensors", provenance=prov, warnings=list(ctx.warnings),
+                 roles=ctx.roles, order=ctx.order, path=s)

@@ -4,7 +4,7 @@ A pickle that needs arbitrary code (a GLOBAL outside torch's allow-list, e.g. ``
 ``__reduce__``) makes the safe unpickler stop before anything runs: we raise UnsafePickleError.
 ``trust_pickle=True`` loads with ``weights_only=False`` (runs the file's code) and says so on stderr.
 Zip-format files are memory-mapped (``mmap=True``); legacy pickles are read whole.
-TorchScript archives (torch.jit.save) are read by torchscript_source's code-free reader, or with
+TorchScript archives (torch.jit.save) are read by readers/torchscript.py's code-free reader, or with
 ``torch.jit.load`` under ``trust_pickle``. A file that is neither a zip nor a protocol-2+ pickle (torch.save
 writes protocol 2) and fails to load is reported as "not a PyTorch checkpoint" with its first bytes,
 not as a safety refusal; a pickle whose GLOBAL needs code is refused whatever its protocol.
@@ -18,9 +18,13 @@ import warnings as _warnings
 import zipfile
 from pathlib import Path
 
-from ..errors import ParamstatError, UnsafePickleError
-
-CORRUPT_HINT = "the file is truncated or corrupt: re-download it or check that the copy finished"
+from ...errors import ParamstatError, UnsafePickleError
+from ...formats import TORCH_EXT
+from ...record import Checkpoint
+from ..build import Entry
+from ..detect import is_torch_file, is_torchscript
+from ..registry import register_reader
+from .torchscript import CORRUPT_HINT, read_torchscript
 
 
 def _first_reason(msg: str) -> str:
@@ -74,13 +78,10 @@ def torch_load(path: str | Path, trust_pickle: bool = False):
     import torch
 
     p = str(path)
-    from .torchscript_source import is_torchscript
 
     is_zip = zipfile.is_zipfile(p)
     if is_zip and is_torchscript(p):
         if not trust_pickle:
-            from .torchscript_source import read_torchscript
-
             return read_torchscript(p)[0]
         print(f"paramstat: warning: {p}: loading a TorchScript archive with torch.jit.load (--trust-pickle)",
               file=sys.stderr)
@@ -122,3 +123,61 @@ def torch_load(path: str | Path, trust_pickle: bool = False):
         raise ParamstatError(f"cannot read as a PyTorch checkpoint ({type(e).__name__}: {first})", path=p,
                              hint=CORRUPT_HINT) from e
 
+
+def torch_entries(p: Path, s: str, trust_pickle: bool):
+    """(build Entries, warnings, None) of a torch pickle, nested checkpoints unwrapped; ([], warnings, module)
+    when the file holds a pickled nn.Module."""
+    from ..align import unwrap
+
+    obj = torch_load(p, trust_pickle=trust_pickle)
+    flat, w, where = unwrap(obj)
+    if "" in flat and len(flat) == 1:
+        return [], w, flat[""]
+    entries, w = entries_from_flat(flat, w, where, s)
+    return entries, w, None
+
+
+def entries_from_flat(flat: dict, w: list[str], where: str, s: str):
+    """build Entries from an unwrapped {key: tensor} (``where``: the nesting it came from)."""
+    from ...dtypes import torch_dtype_name, torch_to_numpy
+
+    if where and not any("taken from" in x for x in w):
+        w = [f"weights nested under '{where}'"] + w
+    entries = []
+    for k, t in flat.items():
+        entries.append(Entry(k, tuple(t.shape), torch_dtype_name(t.dtype),
+                             (lambda t=t: torch_to_numpy(t)[0])))
+    if not entries:
+        raise ParamstatError("no tensors found in this checkpoint" + (f" ({w[0]})" if w else ""), path=s,
+                             hint="check that it is a weights file (a state dict), not e.g. an optimizer dump")
+    return entries, w
+
+
+@register_reader("torch", extensions=TORCH_EXT, sniff=is_torch_file, sniff_order=40)
+def read(p: Path, s: str, ctx) -> Checkpoint:
+    """A torch pickle / zip (``torch.load(weights_only=True)``); a TorchScript archive under a torch
+    extension goes to the TorchScript reader unless ``trust_pickle`` (then torch.jit.load)."""
+    if not ctx.trust_pickle and is_torchscript(p):
+        from .torchscript import read as read_torchscript_file
+
+        return read_torchscript_file(p, s, ctx)
+    return torch_entries_checkpoint(p, s, ctx)
+
+
+def torch_entries_checkpoint(p: Path, s: str, ctx) -> Checkpoint:
+    """The Checkpoint of a torch pickle (a pickled nn.Module: its own roles; a TorchScript archive with
+    ``trust_pickle``: torch.jit.load)."""
+    from ..build import build, file_provenance
+
+    entries, w, obj_module = torch_entries(p, s, ctx.trust_pickle)
+    prov = dict(ctx.prov)
+    prov.update(file_provenance(p, ctx.hash))
+    if obj_module is not None:
+        from ..module import checkpoint_from_module
+
+        prov["pickled_module"] = type(obj_module).__name__
+        ck = checkpoint_from_module(obj_module, source=s, provenance=prov, format="torch")
+        ck.warnings = list(ctx.warnings) + w + ck.warnings
+        return ck
+    return build(entries, source=s, format="torch", provenance=prov, warnings=list(ctx.warnings) + w,
+                 roles=ctx.roles, order=ctx.order, path=s)

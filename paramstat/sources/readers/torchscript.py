@@ -28,9 +28,14 @@ import zipfile
 from collections import OrderedDict
 from pathlib import Path
 
-from ..errors import ParamstatError
-from .roles import RNN_RE, RoleInfo, is_attn_in, rnn_role, torch_fans
-from .torch_source import CORRUPT_HINT
+from ...errors import ParamstatError
+from ...formats import TS_EXT
+from ...stats.shapes import torch_fans
+from ..detect import is_torchscript
+from ..registry import get_reader, register_reader
+from ..roles import RNN_RE, RoleInfo, is_attn_in, rnn_role
+
+CORRUPT_HINT = "the file is truncated or corrupt: re-download it or check that the copy finished"
 
 TRUST_HINT = ("paramstat's code-free reader does not understand it; pass --trust-pickle (torch.jit.load) "
               "only if you trust the file")
@@ -104,21 +109,6 @@ class _PickleModule:
 
     Unpickler = _SafeUnpickler
     UnpicklingError = pickle.UnpicklingError
-
-
-def names_are_torchscript(names: list[str]) -> bool:
-    """A zip's member names are a TorchScript archive's: constants.pkl and a code/ folder."""
-    return any(n.endswith("/constants.pkl") or n == "constants.pkl" for n in names) and \
-        any("/code/" in n or n.startswith("code/") for n in names)
-
-
-def is_torchscript(path: str | Path) -> bool:
-    try:
-        with zipfile.ZipFile(path) as z:
-            names = z.namelist()
-    except (zipfile.BadZipFile, OSError):
-        return False
-    return names_are_torchscript(names)
 
 
 def _archive_root(names: list[str], p: str) -> str:
@@ -314,7 +304,7 @@ def _role(cname: str, key: str, full: str, shape: tuple, finals: dict, state: di
 
 
 def _functional_conv_role(cname: str, key: str, use: tuple[str, int, str | None], state: dict) -> RoleInfo | None:
-    """Role of a tensor the class's own code passes to a conv op: as onnx_source gives a Conv node's W / B
+    """Role of a tensor the class's own code passes to a conv op: as readers/onnx_graph.py gives a Conv node's W / B
     (dwconv when groups > 1 and in/groups == 1, fans on the stored shape; a bias gets its weight's fans)."""
     op, g, weight_key = use
     if weight_key is not None:
@@ -330,8 +320,8 @@ def _functional_conv_role(cname: str, key: str, use: tuple[str, int, str | None]
 
 def load_entries(path: str | Path):
     """(build Entries in state-dict order, {name: RoleInfo}) for dispatch."""
-    from ..dtypes import torch_dtype_name, torch_to_numpy
-    from .build import Entry
+    from ...dtypes import torch_dtype_name, torch_to_numpy
+    from ..build import Entry
 
     sd, roles = read_torchscript(path)
     entries = [Entry(k, tuple(t.shape), torch_dtype_name(t.dtype), (lambda t=t: torch_to_numpy(t)[0]))
@@ -342,8 +332,21 @@ def load_entries(path: str | Path):
 def load_checkpoint(path: Path, source: str, *, provenance: dict, warnings: list[str], roles=None, order=None):
     """Checkpoint (format 'torchscript'); roles of Conv/Linear/Norm/Embedding modules from the archive's
     classes unless the caller gives an architecture's ``roles``."""
-    from .build import build
+    from ..build import build
 
     entries, ts_roles = load_entries(path)
     return build(entries, source=source, format="torchscript", provenance=provenance, warnings=warnings,
                  roles=roles, order=order, path=source, known=ts_roles)
+
+
+@register_reader("torchscript", extensions=TS_EXT, sniff=is_torchscript, sniff_order=30)
+def read(p, s: str, ctx):
+    """A TorchScript archive, read without running its code; with ``trust_pickle`` by torch.jit.load
+    (the torch reader)."""
+    from ..build import file_provenance
+
+    if ctx.trust_pickle:
+        return get_reader("torch").read(p, s, ctx)   # torch.jit.load (the registry: no import cycle)
+    prov = dict(ctx.prov)
+    prov.update(file_provenance(p, ctx.hash))
+    return load_checkpoint(p, s, provenance=prov, warnings=list(ctx.warnings), roles=ctx.roles, order=ctx.order)

@@ -14,10 +14,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 from pathlib import Path
 
-from ..errors import ParamstatError
-from ..formats import KNOWN_EXT
+from ...errors import ParamstatError
+from ...formats import KNOWN_EXT
+
+PROBE_URL = "https://huggingface.co/api/models/timm/resnet18.a1_in1k"
+PROBE_TIMEOUT = 3.0
 
 PREFIX = "hf:"
 # ORG/NAME[@REVISION]; HF forbids ids that start/end with '.'/'-' or contain '--'/'..' (checked in is_repo_id)
@@ -49,6 +53,34 @@ def parse(s: str) -> tuple[str, str | None]:
         raise ParamstatError(f"not a Hugging Face repo id: {body!r}", path=s,
                              hint="write hf:ORG/NAME or ORG/NAME@REVISION")
     return m.group(1), m.group(2)
+
+
+def online(timeout: float = PROBE_TIMEOUT) -> bool:
+    """Can we reach the HF hub? One HTTPS request (a bare TCP connect is not enough: sandboxes and
+    proxies accept connections they cannot serve), bounded by ``timeout`` seconds even when DNS or the
+    TLS handshake hangs. Any HTTP answer counts as online."""
+    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False") or \
+            os.environ.get("PARAMSTAT_OFFLINE"):
+        return False
+    result = {"ok": False}
+
+    def probe():
+        import urllib.error
+        import urllib.request
+
+        try:
+            req = urllib.request.Request(PROBE_URL, method="HEAD")
+            with urllib.request.urlopen(req, timeout=timeout):
+                result["ok"] = True
+        except urllib.error.HTTPError as e:
+            result["ok"] = e.code < 500
+        except Exception:  # noqa: BLE001 - URLError, TLS errors, timeouts, resets: all mean offline
+            pass
+
+    t = threading.Thread(target=probe, daemon=True)
+    t.start()
+    t.join(timeout)
+    return result["ok"]
 
 
 def cache_dir() -> str:
@@ -169,15 +201,13 @@ def _download(repo: str, revision: str | None, cache: str) -> Path:
 
 def snapshot(s: str) -> tuple[str, str | None, Path, bool]:
     """``s`` -> (repo id, revision, snapshot folder, downloaded?): the cache first, then the Hub."""
-    from .timm_source import _online
-
     repo, revision = parse(s)
     cache = cache_dir()
     folder = _cached(repo, revision, cache)
     if folder is not None:
         return repo, revision, folder, False
     at = f"@{revision}" if revision else ""
-    if not _online():
+    if not online():
         root = Path(cache) / ("models--" + repo.replace("/", "--"))
         refs = sorted(p.name for p in (root / "refs").glob("*")) if (root / "refs").is_dir() else []
         snaps = sorted(p.name[:12] for p in (root / "snapshots").glob("*")) if (root / "snapshots").is_dir() else []
@@ -197,15 +227,16 @@ def snapshot(s: str) -> tuple[str, str | None, Path, bool]:
 def load_repo(s: str, *, fresh: bool = False, trust_pickle: bool = False, roles=None, order=None,
               extra_prov=None):
     """Load Hub repo ``s`` through the Hugging Face folder loader; source = the repo id (with @REVISION)."""
-    from .dispatch import _load_folder
+    from ..folder import load_folder
+    from ..registry import ReadContext
 
     if fresh:
         raise ParamstatError("--fresh applies to timm model names, not to Hugging Face repos", path=s,
                              hint="drop --fresh, or use hf-hub:ORG/NAME --fresh for a timm repo")
     repo, revision, folder, downloaded = snapshot(s)
     name = repo + (f"@{revision}" if revision else "")
-    ck = _load_folder(folder, name, roles=roles, order=order, extra_prov=extra_prov or {},
-                      trust_pickle=trust_pickle)
+    ck = load_folder(folder, name, ReadContext(roles=roles, order=order, prov=dict(extra_prov or {}),
+                                                trust_pickle=trust_pickle))
     files = files_to_read(folder) or []
     if (folder / "config.json").exists():
         files.append("config.json")

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import difflib
 import os
-import threading
 from pathlib import Path
 
-from ..errors import ParamstatError
-
-PROBE_URL = "https://huggingface.co/api/models/timm/resnet18.a1_in1k"
-PROBE_TIMEOUT = 3.0
+from ...errors import ParamstatError
+from . import hub
 
 
 def versions() -> dict:
@@ -59,7 +56,7 @@ def build_module(name: str, *, seed: int = 0, meta: bool = False):
 
 
 def load_fresh(name: str, seed: int = 0):
-    from .module import checkpoint_from_module
+    from ..module import checkpoint_from_module
 
     model = build_module(name, seed=seed)
     model.eval()
@@ -78,7 +75,7 @@ def _cached_weights(cfg) -> str | None:
         try:
             from huggingface_hub import try_to_load_from_cache
 
-            from .hub_source import cache_dir as hub_cache_dir
+            from .hub import cache_dir as hub_cache_dir
 
             repo = hub_id.split("@")[0]
             cache_dir = hub_cache_dir()
@@ -99,40 +96,12 @@ def _cached_weights(cfg) -> str | None:
     return None
 
 
-def _online(timeout: float = PROBE_TIMEOUT) -> bool:
-    """Can we reach the HF hub? One HTTPS request (a bare TCP connect is not enough: sandboxes and
-    proxies accept connections they cannot serve), bounded by ``timeout`` seconds even when DNS or the
-    TLS handshake hangs. Any HTTP answer counts as online."""
-    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False") or \
-            os.environ.get("PARAMSTAT_OFFLINE"):
-        return False
-    result = {"ok": False}
-
-    def probe():
-        import urllib.error
-        import urllib.request
-
-        try:
-            req = urllib.request.Request(PROBE_URL, method="HEAD")
-            with urllib.request.urlopen(req, timeout=timeout):
-                result["ok"] = True
-        except urllib.error.HTTPError as e:
-            result["ok"] = e.code < 500
-        except Exception:  # noqa: BLE001 - URLError, TLS errors, timeouts, resets: all mean offline
-            pass
-
-    t = threading.Thread(target=probe, daemon=True)
-    t.start()
-    t.join(timeout)
-    return result["ok"]
-
-
 def _hub_config_cached(repo: str) -> bool:
     try:
         from huggingface_hub import try_to_load_from_cache
     except ImportError:
         return False
-    from .hub_source import cache_dir
+    from .hub import cache_dir
 
     p = try_to_load_from_cache(repo, "config.json", cache_dir=cache_dir())
     return isinstance(p, str) and os.path.exists(p)
@@ -145,11 +114,11 @@ def load_hub(name: str, *, fresh: bool = False, seed: int = 0):
     import timm
     import torch
 
-    from .module import checkpoint_from_module
+    from ..module import checkpoint_from_module
 
     repo = name.split(":", 1)[1].split("@", 1)[0]
     what = "its config" if fresh else "its config and weights"
-    if not _hub_config_cached(repo) and not _online():
+    if not _hub_config_cached(repo) and not hub.online():
         raise ParamstatError(f"timm model {name!r} needs {what} from the Hugging Face hub, which cannot be "
                              f"reached (offline), and the local cache holds nothing for {repo}",
                              hint="connect once to fill the cache, or give a timm name (e.g. "
@@ -174,7 +143,7 @@ def load_pretrained(name: str):
     import timm
     from timm.models import get_pretrained_cfg
 
-    from .module import checkpoint_from_module
+    from ..module import checkpoint_from_module
 
     check_name(name)
     cfg = get_pretrained_cfg(name)
@@ -186,7 +155,7 @@ def load_pretrained(name: str):
     cached = _cached_weights(cfg)
     offline_hint = (f"use --fresh for a freshly initialized {name}, or --model {name} --checkpoint FILE "
                     "for weights you have on disk")
-    if cached is None and not _online():
+    if cached is None and not hub.online():
         raise ParamstatError(f"pretrained weights for timm model {name!r} are not in the local cache and the "
                              "Hugging Face hub cannot be reached (offline)", hint=offline_hint)
     try:
@@ -202,7 +171,7 @@ def load_pretrained(name: str):
             "pretrained_tag": getattr(cfg, "tag", None), "hf_hub_id": getattr(cfg, "hf_hub_id", None),
             "weights_file": cached}
     if cached:
-        from .build import sha256_file
+        from ..build import sha256_file
 
         prov["sha256"] = sha256_file(cached)
     prov.update(versions())

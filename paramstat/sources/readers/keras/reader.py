@@ -33,7 +33,6 @@ Optimizer state (``optimizer_weights/``, Keras 3 ``optimizer/``) is skipped and 
 """
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import re
@@ -43,55 +42,17 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from ..errors import ParamstatError
-from .build import Entry, build
-from .roles import RoleInfo, torch_fans
+from ....errors import ParamstatError
+from ....formats import KERAS_EXT
+from ...build import Entry, build
+from ...detect import has_list_attr, is_keras_zip, keras_h5_layout
+from ...registry import register_reader
+from ...roles import RoleInfo
+from .classes import LEGACY_LEAF, VARS, _class_of, _json_attr, _list_attr, config_layers
+from .roles import _layer_infos
 
 HINT = "the file is truncated or not a Keras HDF5 / .keras file: re-download it or re-save it with Keras"
 LAYOUT_WARNING = "Keras kernels shown in PyTorch layout (out, in, *k)"
-
-DENSE = {"Dense", "QDense"}
-CONV = {"Conv1D", "Conv2D", "Conv3D", "Convolution1D", "Convolution2D", "Convolution3D", "ConvLSTM1D",
-        "ConvLSTM2D", "ConvLSTM3D"}
-TCONV = {"Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose", "Convolution2DTranspose",
-         "Convolution3DTranspose", "Deconvolution2D", "Deconvolution3D"}
-DWCONV = {"DepthwiseConv1D", "DepthwiseConv2D"}
-SEPCONV = {"SeparableConv1D", "SeparableConv2D", "SeparableConvolution1D", "SeparableConvolution2D"}
-RNN = {"LSTM", "GRU", "SimpleRNN", "LSTMCell", "GRUCell", "SimpleRNNCell", "CuDNNLSTM", "CuDNNGRU"}
-NORM = {"BatchNormalization", "SyncBatchNormalization", "LayerNormalization", "GroupNormalization",
-        "RMSNormalization"}
-OPAQUE = {"EinsumDense", "MultiHeadAttention", "GroupQueryAttention"}  # kernels not in a (in, out) layout
-WRAPPERS = {"Bidirectional", "TimeDistributed", "Wrapper"}
-KNOWN = DENSE | CONV | TCONV | DWCONV | SEPCONV | RNN | NORM | OPAQUE | {"Embedding", "PReLU"}
-
-# Keras 3 variable order per class: (name, config flag that makes it optional)
-_KB = (("kernel", None), ("bias", "use_bias"))
-VARS = {**{c: _KB for c in DENSE | CONV | TCONV | DWCONV},
-        **{c: (("depthwise_kernel", None), ("pointwise_kernel", None), ("bias", "use_bias")) for c in SEPCONV},
-        **{c: (("kernel", None), ("recurrent_kernel", None), ("bias", "use_bias")) for c in RNN},
-        "BatchNormalization": (("gamma", "scale"), ("beta", "center"), ("moving_mean", None),
-                               ("moving_variance", None)),
-        "SyncBatchNormalization": (("gamma", "scale"), ("beta", "center"), ("moving_mean", None),
-                                   ("moving_variance", None)),
-        "LayerNormalization": (("gamma", "scale"), ("beta", "center")),
-        "GroupNormalization": (("gamma", "scale"), ("beta", "center")),
-        "RMSNormalization": (("scale", None),),
-        "Embedding": (("embeddings", None),),
-        "PReLU": (("alpha", None),)}
-LEGACY_LEAF = {"W": "kernel", "b": "bias", "U": "recurrent_kernel", "running_mean": "moving_mean",
-               "running_std": "moving_variance"}
-
-
-def to_snake_case(name: str) -> str:
-    """Keras' naming.to_snake_case (the default layer / Keras 3 group names)."""
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    name = re.sub("([a-z])([A-Z])", r"\1_\2", name)
-    return name.lower()
-
-
-SNAKE = {to_snake_case(c): c for c in sorted(KNOWN)}
-
 
 # ------------------------------------------------------------------------------------------------ opening
 
@@ -176,198 +137,6 @@ class _Source:
                 fobj.close()
 
 
-# ------------------------------------------------------------------------------------------------ sniffing
-
-def is_keras_h5(path) -> bool:
-    """True for a Keras HDF5 file (legacy full model / weights only, or Keras 3 ``.weights.h5``), False for
-    paramstat's own store and other HDF5."""
-    import h5py
-
-    try:
-        with h5py.File(str(path), "r") as f:
-            return _layout(f) is not None
-    except OSError:
-        return False
-
-
-def names_are_keras(names) -> bool:
-    """A zip's member names are a Keras 3 ``.keras`` archive's: config.json + model.weights.h5."""
-    return "model.weights.h5" in names and "config.json" in names
-
-
-def is_keras_zip(path) -> bool:
-    try:
-        with zipfile.ZipFile(str(path)) as z:
-            names = set(z.namelist())
-    except (zipfile.BadZipFile, OSError):
-        return False
-    return names_are_keras(names)
-
-
-def _layout(f) -> str | None:
-    a = f.attrs
-    if a.get("paramstat_format") is not None:
-        return None
-    if "model_weights" in f and _has_list_attr(f["model_weights"].attrs, "layer_names"):
-        return "legacy-model"
-    if _has_list_attr(a, "layer_names"):
-        return "legacy-weights"
-    import h5py
-
-    if isinstance(f.get("vars"), h5py.Group) and isinstance(f.get("layers"), h5py.Group):
-        return "keras3"
-    return None
-
-
-def _has_list_attr(attrs, name: str) -> bool:
-    return name in attrs or f"{name}0" in attrs
-
-
-def _list_attr(attrs, name: str) -> list[str]:
-    """A string-list attribute, joined when Keras split it into name0, name1, ... (HDF5 64 KiB limit)."""
-    if name in attrs:
-        vals = list(np.atleast_1d(attrs[name]))
-    else:
-        vals, i = [], 0
-        while f"{name}{i}" in attrs:
-            vals += list(np.atleast_1d(attrs[f"{name}{i}"]))
-            i += 1
-    return [v.decode("utf8") if isinstance(v, bytes) else str(v) for v in vals]
-
-
-def _json_attr(attrs, name: str):
-    v = attrs.get(name)
-    if v is None:
-        return None
-    try:
-        return json.loads(v.decode("utf8") if isinstance(v, bytes) else str(v))
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None
-
-
-# ------------------------------------------------------------------------------------------------ config
-
-def config_layers(cfg) -> dict[str, tuple[int, str, dict]]:
-    """Layer name -> (network position, class_name, config), walking nested models and wrappers in order."""
-    out: dict[str, tuple[int, str, dict]] = {}
-
-    def walk(node):
-        if not isinstance(node, dict):
-            return
-        cls = str(node.get("class_name", ""))
-        c = node.get("config")
-        layers = c if isinstance(c, list) else (c or {}).get("layers") if isinstance(c, dict) else None
-        c = c if isinstance(c, dict) else {}
-        name = c.get("name", node.get("name"))
-        if isinstance(name, str) and name not in out:
-            out[name] = (len(out), cls, c)
-        for sub in layers or []:
-            walk(sub)
-        for k in ("layer", "backward_layer"):
-            walk(c.get(k))
-
-    walk(cfg)
-    return out
-
-
-def _class_of(cfg: dict, names: list[str], keys: list[str] = ()) -> tuple[str | None, dict]:
-    """Class and config of the deepest of ``names`` the config knows, else of the deepest Keras 3 group key
-    or name that is a known class in snake_case (``conv2d_transpose_1`` -> Conv2DTranspose)."""
-    for n in reversed(names):
-        if n in cfg:
-            _pos, cls, c = cfg[n]
-            if cls in WRAPPERS and isinstance(c.get("layer"), dict):
-                inner = c["layer"]
-                return str(inner.get("class_name")), inner.get("config") or {}
-            if cls:
-                return cls, c
-    for n in list(reversed(keys)) + list(reversed(names)):
-        base = re.sub(r"_\d+$", "", n)
-        for cand in (base, re.sub(r"^(forward|backward)_", "", base)):
-            if cand in SNAKE:
-                return SNAKE[cand], {}
-    return None, {}
-
-
-# ------------------------------------------------------------------------------------------------ roles
-
-def _transform(kind: str, shape: tuple[int, ...]):
-    """(shown shape, function keras array -> PyTorch-layout contiguous array)."""
-    nd = len(shape)
-    if kind == "t2":
-        return (shape[1], shape[0]), lambda a: np.ascontiguousarray(a.T)
-    if kind == "conv":
-        perm = (nd - 1, nd - 2) + tuple(range(nd - 2))
-        return tuple(shape[i] for i in perm), lambda a: np.ascontiguousarray(a.transpose(perm))
-    if kind == "dw":
-        k, cin, mult = shape[:-2], shape[-2], shape[-1]
-        perm = (nd - 2,) + tuple(range(nd - 2))
-
-        def f(a):
-            return np.ascontiguousarray(a.reshape(*k, cin * mult).transpose(perm)[:, None])
-        return (cin * mult, 1) + tuple(k), f
-    return tuple(shape), None
-
-
-def _kernel_kind(cls: str | None, leaf: str, shape: tuple[int, ...]) -> str | None:
-    if cls in OPAQUE or len(shape) < 2:
-        return None
-    if leaf == "depthwise_kernel" or (cls in DWCONV and leaf == "kernel"):
-        return "dw" if len(shape) >= 3 else None
-    if leaf not in ("kernel", "recurrent_kernel", "pointwise_kernel"):
-        return None
-    if len(shape) == 2:
-        return "t2"
-    return "conv" if len(shape) <= 5 else None
-
-
-def _layer_infos(cls: str | None, cfg: dict, leaves: list[str], shapes: list[tuple[int, ...]]):
-    """Per weight of one layer: (RoleInfo, shown shape, transform or None)."""
-    out: list = [None] * len(leaves)
-    kernel_info = None
-    for i, (leaf, shape) in enumerate(zip(leaves, shapes)):
-        kind = _kernel_kind(cls, leaf, shape)
-        if kind is None:
-            continue
-        shown, fn = _transform(kind, shape)
-        fi, fo = torch_fans(shown)
-        if kind == "dw":
-            g = int(shape[-2])
-            info = RoleInfo("dwconv" if g > 1 else "conv", fi, fo, g, cls)
-        elif kind == "conv":
-            g = int(cfg.get("groups") or 1) if cls not in TCONV else 1
-            dw = g > 1 and shown[1] == 1
-            info = RoleInfo("dwconv" if dw else "conv", fi, fo, g, cls)
-        else:
-            info = RoleInfo("embedding" if leaf == "embeddings" else "linear", fi, fo, None, cls)
-        out[i] = (info, shown, fn)
-        if leaf in ("kernel", "pointwise_kernel") or kernel_info is None:
-            kernel_info = info if leaf != "recurrent_kernel" else kernel_info or info
-    for i, (leaf, shape) in enumerate(zip(leaves, shapes)):
-        if out[i] is not None:
-            continue
-        shape = tuple(shape)
-        if leaf in ("moving_mean", "moving_variance"):
-            info = RoleInfo("running_stat", module_type=cls)
-        elif leaf in ("gamma", "scale") and len(shape) == 1 and (cls in NORM or cls is None or cls == "PReLU"):
-            info = RoleInfo("norm_weight", module_type=cls)
-        elif leaf == "beta" and len(shape) == 1:
-            info = RoleInfo("norm_bias", module_type=cls)
-        elif leaf == "bias" and kernel_info is not None and cls not in OPAQUE:
-            info = RoleInfo("bias", kernel_info.fan_in, kernel_info.fan_out, kernel_info.groups, cls)
-        elif leaf == "bias":
-            info = RoleInfo("bias", module_type=cls)
-        elif leaf == "embeddings" and len(shape) == 2:
-            fi, fo = torch_fans(shape)
-            info = RoleInfo("embedding", fi, fo, None, cls)
-        else:
-            info = RoleInfo("other", module_type=cls)
-        out[i] = (info, shape, None)
-    rk = [o[1] for lf, o in zip(leaves, out) if lf == "recurrent_kernel" and len(o[1]) == 2]
-    if rk:   # recurrent layer: recurrent_kernel (hidden, gates*hidden), shown as (gates*hidden, hidden)
-        out = [(dataclasses.replace(info, hidden_size=int(rk[0][1])), shown, fn) for info, shown, fn in out]
-    return out
-
 
 # ------------------------------------------------------------------------------------------------ readers
 
@@ -398,7 +167,7 @@ def _legacy_items(f, layout: str, cfg: dict) -> list[tuple[str, list[tuple[str, 
         g = root.get(layer)
         if not isinstance(g, h5py.Group):
             continue
-        wn = _list_attr(g.attrs, "weight_names") if _has_list_attr(g.attrs, "weight_names") else None
+        wn = _list_attr(g.attrs, "weight_names") if has_list_attr(g.attrs, "weight_names") else None
         if wn is None:  # no weight_names (very old files): the datasets in file order
             found: list[str] = []
             g.visititems(lambda n, o, found=found: found.append(n) if isinstance(o, h5py.Dataset) else None)
@@ -518,7 +287,7 @@ def _optimizer_state(f, layout: str) -> tuple[int, str | None, str | None]:
         subs = [k for k in g if isinstance(g[k], h5py.Group)]
         name = subs[0] if len(subs) == 1 else None
         if name is None:
-            wn = _list_attr(g.attrs, "weight_names") if _has_list_attr(g.attrs, "weight_names") else []
+            wn = _list_attr(g.attrs, "weight_names") if has_list_attr(g.attrs, "weight_names") else []
             name = wn[0].split("/")[0] if wn and "/" in wn[0] else None
     else:
         v = g.get("vars")
@@ -575,7 +344,7 @@ def load_keras(path, *, source: str, provenance: dict | None = None, warnings: l
     infos: list[RoleInfo] = []
     transposed = 0
     with src.open() as f:
-        layout = _layout(f)
+        layout = keras_h5_layout(f)
         if layout is None:
             raise ParamstatError("not a Keras weights file (no layer_names, model_weights or layers/vars)",
                                  path=p, hint="paramstat reads Keras HDF5 / .keras files and its own .h5")
@@ -625,3 +394,13 @@ def load_keras(path, *, source: str, provenance: dict | None = None, warnings: l
                         f"{opt_name or 'the optimizer'} under {opt_grp}/")
     return build(entries, source=source, format="keras" if zipped else "keras-h5", provenance=prov,
                  warnings=warnings, path=p, known={e.stored_name: i for e, i in zip(entries, infos)})
+
+
+@register_reader("keras", extensions=KERAS_EXT, sniff=is_keras_zip, sniff_order=50)
+def read(p, s: str, ctx):
+    """A Keras 3 ``.keras`` zip (config.json + model.weights.h5, read in place)."""
+    from ...build import file_provenance
+
+    prov = dict(ctx.prov)
+    prov.update(file_provenance(p, ctx.hash))
+    return load_keras(p, source=s, provenance=prov, warnings=list(ctx.warnings), zipped=True)
