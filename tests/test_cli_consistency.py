@@ -118,7 +118,7 @@ def test_extract_h5_round_trip(capsys, tmp_path, tiny_st):
 # ------------------------------------------------------------------------------------ 3. info at 80 columns
 
 def _wide_summary():
-    from paramstat.commands.info import summarize
+    from paramstat.report.info_summary import summarize
     from paramstat.sources import load
 
     g = torch.Generator().manual_seed(0)

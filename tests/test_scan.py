@@ -6,7 +6,6 @@ bit here (independent oracle)."""
 from __future__ import annotations
 
 import json
-import math
 import struct
 
 import numpy as np
@@ -171,19 +170,31 @@ def test_flatten_stats():
     np.testing.assert_array_equal(f["a.d"], [1.0, 2.0, np.nan])
 
 
-def test_mp_pdf_integrates_to_one_and_edge():
+def test_plot_spectrum_is_the_scored_one():
+    """The plot draws the spectrum the verdict scored: same crop, sigma^2 = sum(W^2)/(NM) (uncentred), edge,
+    spike count; the MP curve integrates to 1 (scipy quad) and eigenvalues match numpy's SVD."""
     from scipy.integrate import quad
 
-    for q in (0.25, 1.0):
-        lp = 2.0 * (1 + math.sqrt(q)) ** 2
-        lm = 2.0 * (1 - math.sqrt(q)) ** 2
-        val, _ = quad(lambda x, q=q: PD.mp_pdf(np.array([x]), 2.0, q)[0], lm, lp, limit=200)
-        assert val == pytest.approx(1.0, abs=2e-3)
-    sd = PD.spectrum_data("w", "untrained", np.random.default_rng(0).normal(0, 1, (400, 100)))
-    assert sd.q == 0.25 and sd.edge == pytest.approx(sd.sigma2 * 2.25)
-    assert sd.n_spikes == 0 and sd.evals.max() < 1.05 * sd.edge
+    from paramstat.verdict import features as F
+
+    w = np.random.default_rng(0).normal(0.3, 1, (400, 100)).astype(np.float32)
+    sd = PD.spectrum_data("w", "untrained", w)
+    scored = F._spectral(w)
+    assert sd.q == 0.25 and sd.edge == pytest.approx(scored["mp_edge"], rel=1e-12)
+    assert sd.sigma2 == pytest.approx(float(np.mean(w.astype(np.float64) ** 2)), rel=1e-6)   # not the centred 1.0
+    assert sd.n_spikes == scored["n_spikes"]
+    np.testing.assert_allclose(np.sort(sd.evals), np.sort(np.linalg.svd(w.astype(np.float64), compute_uv=False) ** 2 / 400),
+                               rtol=1e-5)
+    area = np.trapezoid(sd.mp_pdf, sd.mp_x) if hasattr(np, "trapezoid") else np.trapz(sd.mp_pdf, sd.mp_x)
+    assert area == pytest.approx(1.0, abs=0.02)
+    from paramstat.stats.spectral import mp_pdf
+
+    val, _ = quad(lambda x: mp_pdf(np.array([x]), 2.0, 0.25)[0], 2.0 * 0.25, 2.0 * 2.25, limit=200)
+    assert val == pytest.approx(1.0, abs=2e-3)
+    assert PD.spectrum_data("thin", "untrained", w[:, :7]) is None        # a side < 8: no spectrum
 
 
+@pytest.mark.slow
 def test_plots_are_valid_pngs(stubbed, tmp_path):
     from paramstat.report.plots import write_all
 

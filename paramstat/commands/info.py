@@ -17,49 +17,10 @@ def add_arguments(p) -> None:
                    help="do not read the values (skips the non-finite count; header/metadata only)")
 
 
-def summarize(ckpt, read_values: bool = True, progress: bool = True) -> dict:
-    """Per-tensor metadata (+ count of NaN/Inf values) and totals by role, as plain data."""
-    import numpy as np
-
-    from ..dtypes import as_float
-    from ..record import ROLES
-    from ..report.progress import track
-
-    tensors = []
-    totals: dict[str, dict] = {}
-    n_nonfinite = 0
-    for r in track(ckpt.records, total=len(ckpt.records), description="reading", enabled=progress and read_values):
-        row = r.meta()
-        nf = None
-        if read_values and r.analysable:
-            v = as_float(r.read(), r.dtype)
-            nf = int(v.size - np.count_nonzero(np.isfinite(v)))
-            del v
-            n_nonfinite += nf
-        row["nonfinite"] = nf
-        tensors.append(row)
-        d = totals.setdefault(r.role, {"tensors": 0, "numel": 0, "nonfinite": 0 if read_values else None})
-        d["tensors"] += 1
-        d["numel"] += r.numel
-        if nf:
-            d["nonfinite"] += nf
-    totals = {k: totals[k] for k in ROLES if k in totals} | {k: v for k, v in totals.items() if k not in ROLES}
-    warnings = list(ckpt.warnings)
-    bad = [t for t in tensors if t["nonfinite"]]
-    if bad:
-        warnings.append(f"{n_nonfinite:,} non-finite value(s) (NaN/Inf) in {len(bad)} tensor(s): "
-                        + ", ".join(t["name"] for t in bad[:5]) + (" ..." if len(bad) > 5 else ""))
-    return {
-        "source": ckpt.source, "format": ckpt.format, "provenance": ckpt.provenance, "warnings": warnings,
-        "n_tensors": len(tensors), "n_params": ckpt.n_params,
-        "totals": {"tensors": len(tensors), "numel": sum(t["numel"] for t in tensors),
-                   "nonfinite": n_nonfinite if read_values else None},
-        "totals_by_role": totals, "tensors": tensors,
-    }
-
-
 def run(args) -> int:
     check_outputs(args.force, args.json)  # before loading anything
+    from ..report.info_summary import summarize
+
     ckpt = load_from_args(args)
     info = summarize(ckpt, read_values=not args.no_values)
     if args.json:

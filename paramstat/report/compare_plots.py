@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from ..atomic import atomic_path
 from .compare_report import REL_STYLE
+from .png import pyplot, save_png
 
 _COLORS = {"green": "#2ca02c", "cyan": "#17becf", "yellow": "#bcbd22", "magenta": "#9467bd", "red": "#d62728"}
 
@@ -15,20 +15,9 @@ def _color(label) -> str:
     return _COLORS.get(REL_STYLE.get(label, ""), "#7f7f7f")
 
 
-def _save(fig, path: Path, force: bool) -> Path:
-    with atomic_path(path, force) as tmp:
-        fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", dpi=110, bbox_inches="tight")
-    return path
-
-
 def plot_rel_change(res, path: Path, force: bool = False) -> Path:
     """rel_change_figure(res) written to ``path``."""
-    import matplotlib.pyplot as plt
-
-    fig = rel_change_figure(res)
-    out = _save(fig, path, force)
-    plt.close(fig)
-    return out
+    return save_png(rel_change_figure(res), path, force)
 
 
 def rel_change_figure(res):
@@ -36,10 +25,7 @@ def rel_change_figure(res):
     (rel change exactly 0) have no place on a log axis: they get their own strip under the plot, marked
     '|' and labelled 'identical', so no floor value can be read as a small change. A zero A with a
     non-zero B (rel change inf) is drawn as '^' at the top. Returns the matplotlib Figure."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     tds = sorted(res.tensors, key=lambda t: t.depth)
     finite = [t.rel_change for t in tds if t.rel_change > 0 and not math.isinf(t.rel_change)]
@@ -92,10 +78,7 @@ def rel_change_figure(res):
 
 def plot_histograms(res, names: list[str], path: Path, force: bool = False) -> Path:
     """Overlaid value histograms (A vs B) for each named tensor that has histogram data."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     by = {t.name: t for t in res.tensors}
     tds = [by[n] for n in names if n in by and by[n].hist and by[n].hist.get("edges")]
@@ -114,9 +97,7 @@ def plot_histograms(res, names: list[str], path: Path, force: bool = False) -> P
         if not tds:
             ax.text(0.5, 0.5, "no changed tensor to plot", ha="center", va="center")
     fig.tight_layout()
-    out = _save(fig, path, force)
-    plt.close(fig)
-    return out
+    return save_png(fig, path, force)
 
 
 def write_plots(res, folder: str | Path, names: list[str] | None = None, top: int = 6,

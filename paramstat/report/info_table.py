@@ -1,5 +1,5 @@
 """Rich tables for `paramstat info`: one row per tensor, totals by role, provenance and warnings.
-Only formats what commands/info.py computed."""
+Only formats what report/info_summary.summarize computed."""
 from __future__ import annotations
 
 from rich import box

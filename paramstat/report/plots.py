@@ -7,26 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_path
 from ..verdict.plotdata import PlotData
+from .png import pyplot as _plt
+from .png import save_png as _save
 
 COLORS = {"trained": "#2ca02c", "untrained": "#ff7f0e", "undetermined": "#7f7f7f", "skipped": "#cccccc"}
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig, path: Path, force: bool) -> Path:
-    with atomic_path(path, force) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    _plt().close(fig)
-    return path
 
 
 def _short(name: str, n: int = 38) -> str:

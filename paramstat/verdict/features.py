@@ -10,7 +10,7 @@
 - ``stats``: JSON-able raw statistics for reports ('bits', 'moments', 'runs', 'fit', 'signature',
   'spectral', 'nonfinite').
 
-Statistics come from ``paramstat.stats`` (bits, runs, moments, fits, signatures, spectral) on a fixed-seed
+Statistics come from ``paramstat.stats`` (bits, runs, moments, signatures, spectral) on a fixed-seed
 subsample where the full tensor would be slow (at most ``SUBSAMPLE`` values for distribution statistics).
 """
 from __future__ import annotations
@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..dtypes import as_float
+from ..stats.sampling import crop, subsample
+from ..stats.shapes import squeezed_matrix
 
 SUBSAMPLE = 32_768           # values for KS / quantile / moment statistics (fixed-seed subsample)
 SPECTRAL_MAX_DIM = 256       # spectra on at most this many rows (and 4x as many cols), a fixed random subset
@@ -48,13 +50,6 @@ class Features:
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-
-def _subsample(x: np.ndarray, k: int = SUBSAMPLE, seed: int = 0) -> np.ndarray:
-    if x.size <= k:
-        return x
-    rng = np.random.default_rng(seed)
-    return x[rng.integers(0, x.size, size=k)]
-
 
 def _ks_d(xs_sorted: np.ndarray, cdf) -> float:
     """Two-sided KS statistic D of a sorted sample against a continuous CDF."""
@@ -155,28 +150,26 @@ def edge_smear(x: np.ndarray, kurt: float, dtype: str = "float32") -> dict | Non
     return {"count": count, "n": n, "bound": bound, "kurt": float(kurt)}
 
 
-def _spectral(w2d: np.ndarray) -> dict | None:
-    """MP spikes, top/edge and shuffle distance of the (rows x cols) matrix; None when too small."""
+def spectrum(w2d: np.ndarray):
+    """The spectrum the verdict scores (and scan's plots draw): paramstat.stats.spectral of the matrix,
+    oriented rows <= cols and cropped to at most SPECTRAL_MAX_DIM x 4 SPECTRAL_MAX_DIM rows/cols (a seed-0
+    subset, paramstat.stats.sampling.crop); None when a side is < 8."""
     from ..stats.spectral import spectral
 
     m, n = w2d.shape
     if min(m, n) < 8:
         return None
-    w = _crop(np.ascontiguousarray(w2d if m <= n else w2d.T))
-    sp = spectral(w, seed=0)
-    return {"n_spikes": int(sp.n_spikes), "rank": int(min(w.shape)), "top_over_edge": float(sp.top_over_edge),
+    w = crop(np.ascontiguousarray(w2d if m <= n else w2d.T), SPECTRAL_MAX_DIM, 4 * SPECTRAL_MAX_DIM, seed=0)
+    return spectral(w, seed=0)
+
+
+def _spectral(w2d: np.ndarray) -> dict | None:
+    """MP spikes, top/edge and shuffle distance of the (rows x cols) matrix; None when too small."""
+    sp = spectrum(w2d)
+    if sp is None:
+        return None
+    return {"n_spikes": int(sp.n_spikes), "rank": int(min(sp.sampled_shape)), "top_over_edge": float(sp.top_over_edge),
             "shuffle_distance": float(sp.shuffle_distance), "mp_edge": float(sp.mp_edge), "q": float(sp.q)}
-
-
-def _crop(w2d: np.ndarray) -> np.ndarray:
-    """A random subset of rows/cols so that neither side exceeds SPECTRAL_MAX_DIM (fixed seed)."""
-    m, n = w2d.shape
-    rng = np.random.default_rng(0)
-    if m > SPECTRAL_MAX_DIM:
-        w2d = w2d[np.sort(rng.choice(m, SPECTRAL_MAX_DIM, replace=False))]
-    if n > 4 * SPECTRAL_MAX_DIM:
-        w2d = w2d[:, np.sort(rng.choice(n, 4 * SPECTRAL_MAX_DIM, replace=False))]
-    return w2d
 
 
 # ------------------------------------------------------------------------------------------ signatures
@@ -188,7 +181,8 @@ def _signature(x_nd: np.ndarray, record, xs_sorted: np.ndarray) -> dict:
     from ..stats.signatures import init_signatures
 
     rep = init_signatures(x_nd, record.role, record.fan_in, record.fan_out, tuple(record.shape),
-                          groups=record.groups, seed=0, sample_max=SUBSAMPLE)
+                          groups=record.groups, seed=0, sample_max=SUBSAMPLE,
+                          hidden_size=getattr(record, "hidden_size", None))
     best = next((m for m in rep.matches if m.kind != "constant" and math.isfinite(m.distance)), None)
     if best is None:
         return {"best": None, "ks_d": 1.0, "scale_ratio": float("nan")}
@@ -209,18 +203,6 @@ def _free_fit(xs_sorted: np.ndarray) -> dict:
     return out
 
 
-def _fit_report(x: np.ndarray) -> dict | None:
-    """Best family by BIC (paramstat.stats.fits) on a small subsample — reported, not scored."""
-    try:
-        from ..stats.fits import fit_families
-
-        rep = fit_families(_subsample(x, 20_000), seed=0, subsample=20_000)
-        return {"best": rep.best, "fits": [{"family": f.family, "bic": float(f.bic), "ks_d": float(f.ks_d)}
-                                           for f in rep.fits]}
-    except Exception:  # noqa: BLE001
-        return None
-
-
 # ------------------------------------------------------------------------------------------- features
 
 def role_group(record) -> str:
@@ -236,15 +218,7 @@ def role_group(record) -> str:
     return "vector"
 
 
-def as_matrix(x_nd: np.ndarray) -> np.ndarray:
-    """(out, in/groups * kh * kw) for convs, squeezed 2-D otherwise."""
-    sq = x_nd.reshape([s for s in x_nd.shape if s > 1] or [1])
-    if sq.ndim == 1:
-        return sq.reshape(1, -1)
-    return sq.reshape(sq.shape[0], -1)
-
-
-def tensor_features(record, raw: np.ndarray, *, with_fits: bool = False) -> Features:
+def tensor_features(record, raw: np.ndarray) -> Features:
     """Features of one tensor (see the module docstring). ``raw`` as stored (bf16 as uint16 bits)."""
     group = role_group(record)
     if group == "skipped":
@@ -275,7 +249,7 @@ def tensor_features(record, raw: np.ndarray, *, with_fits: bool = False) -> Feat
         stats["moments"] = _moments(x)
         return Features(group, {}, stats, notes)
 
-    xs = np.sort(_subsample(x).astype(np.float64))
+    xs = np.sort(subsample(x, SUBSAMPLE, seed=0).astype(np.float64))
     n_ks = xs.size
     # shape statistics on the subsample; mean/std/min/max on all values
     mom = _moments(xs)
@@ -320,7 +294,7 @@ def tensor_features(record, raw: np.ndarray, *, with_fits: bool = False) -> Feat
         if es is not None:
             notes["edge_smear"] = es
         v["axis_runs_z"] = float(np.clip(_axis_runs_z(x_nd, med) if n_nonfinite == 0 else 0.0, -30.0, 30.0))
-        w2d = as_matrix(x_nd)
+        w2d = squeezed_matrix(x_nd)
         spec = _spectral(w2d.astype(np.float32)) if n_nonfinite == 0 else None
         stats["spectral"] = spec
         if spec is not None:
@@ -337,8 +311,5 @@ def tensor_features(record, raw: np.ndarray, *, with_fits: bool = False) -> Feat
         # a value beyond the default uniform bound proves a U(±1/sqrt(fan_in)) bias moved
         v["beyond_bound"] = float(max(abs(lo), abs(hi)) / bound - 1.0) if bound else 0.0
         v["beyond_bound"] = float(np.clip(v["beyond_bound"], -1.0, 5.0))
-    if with_fits:
-        stats["fit"] = _fit_report(x)
-    else:
-        stats["fit"] = None
+    stats["fit"] = None   # distribution fits are not scored; scan's plots fit the tensors they draw
     return Features(group, v, stats, notes)

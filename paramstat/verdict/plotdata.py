@@ -8,7 +8,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..record import TensorRecord
+from ..stats.families import frozen
+from ..stats.sampling import subsample
+from ..stats.shapes import squeezed_matrix
+from ..stats.spectral import mp_curve
+from .features import role_group, spectrum
 from .results import ScanResult
 
 
@@ -26,14 +30,14 @@ class HistData:
 class SpectrumData:
     name: str
     verdict: str
-    shape: tuple[int, int]             # the matrix (out, in/groups*k*k)
-    evals: np.ndarray                  # eigenvalues of W^T W / N (N = larger side)
-    sigma2: float                      # variance of the entries (the i.i.d. null)
+    shape: tuple[int, int]             # (N, M) of the scored sub-matrix
+    evals: np.ndarray                  # eigenvalues of W^T W / N (N = larger side) of the scored sub-matrix
+    sigma2: float                      # sum(W^2) / (N M): the scoring's MP variance
     q: float                           # M / N <= 1
     mp_x: np.ndarray
     mp_pdf: np.ndarray
     edge: float                        # sigma2 (1 + sqrt q)^2
-    n_spikes: int
+    n_spikes: int                      # above the Tracy–Widom threshold, as scored
 
 
 @dataclass
@@ -48,47 +52,16 @@ class PlotData:
     title: str
 
 
-def _frozen(family: str, params: dict):
-    """A frozen scipy distribution from a paramstat.stats.fits result (its parameter names)."""
-    import scipy.stats as st
-
-    p = {k: float(v) for k, v in (params or {}).items()}
-    try:
-        if family == "normal":
-            return st.norm(p["mu"], p["sigma"])
-        if family == "uniform":
-            return st.uniform(p["lo"], p["hi"] - p["lo"])
-        if family == "laplace":
-            return st.laplace(p["mu"], p["b"])
-        if family == "logistic":
-            return st.logistic(p["mu"], p["s"])
-        if family == "t":
-            return st.t(p["nu"], p["mu"], p["sigma"])
-        if family == "gennorm":
-            return st.gennorm(p["beta"], p["mu"], p["alpha"])
-        if family == "truncnorm":
-            mu, sd = p["mu"], p["sigma"]
-            return st.truncnorm((p["lo"] - mu) / sd, (p["hi"] - mu) / sd, mu, sd)
-    except (KeyError, ZeroDivisionError):
-        return None
-    return None
-
-
-def _engine_fits(tv, x: np.ndarray) -> list[dict]:
-    """Fits ranked by BIC: the verdict stats' when they carry parameters, else paramstat.stats.fits on a
-    seeded 20k subsample of ``x``."""
-    fit = (tv.stats or {}).get("fit") or {}
-    fits = fit.get("fits") if isinstance(fit, dict) else None
-    if fits and all("params" in f for f in fits):
-        return sorted(fits, key=lambda f: f.get("bic") if f.get("bic") is not None else float("inf"))
+def _engine_fits(x: np.ndarray) -> list[dict]:
+    """paramstat.stats.fits on a seeded 20k subsample of ``x``, ranked by BIC."""
     from ..stats.fits import fit_families
 
-    rep = fit_families(x, seed=0, subsample=20_000)
-    return [f.to_dict() for f in rep.fits]
+    return [f.to_dict() for f in fit_families(x, seed=0, subsample=20_000).fits]
 
 
 def _closed_form_fits(x: np.ndarray) -> list[tuple[str, object, float]]:
-    """Fallback when the verdict stats carry no fits: normal, Laplace, uniform by closed-form MLE, with BIC."""
+    """When stats.fits fits no family (a constant tensor, which a 'mixed' verdict can list): normal, Laplace,
+    uniform by closed-form MLE, with BIC."""
     import scipy.stats as st
 
     n = x.size
@@ -104,13 +77,13 @@ def _closed_form_fits(x: np.ndarray) -> list[tuple[str, object, float]]:
     return sorted(out, key=lambda t: t[2])
 
 
-def _hist_curves(tv, x: np.ndarray, n_curves: int = 3) -> list[tuple[str, np.ndarray, np.ndarray]]:
+def _hist_curves(x: np.ndarray, n_curves: int = 3) -> list[tuple[str, np.ndarray, np.ndarray]]:
     lo, hi = np.quantile(x, [0.0005, 0.9995]) if x.size > 2000 else (x.min(), x.max())
     pad = 0.05 * (hi - lo or 1.0)
     grid = np.linspace(lo - pad, hi + pad, 400)
     curves = []
-    for f in _engine_fits(tv, x):
-        d = _frozen(f.get("family", ""), f.get("params"))
+    for f in _engine_fits(x):
+        d = frozen(f.get("family", ""), f.get("params"))
         if d is None:
             continue
         ks = f.get("ks_d")
@@ -124,36 +97,15 @@ def _hist_curves(tv, x: np.ndarray, n_curves: int = 3) -> list[tuple[str, np.nda
     return curves
 
 
-def _matrix(rec: TensorRecord, values: np.ndarray) -> np.ndarray | None:
-    if values.ndim < 2:
+def spectrum_data(name: str, verdict: str, w2d: np.ndarray) -> SpectrumData | None:
+    """The spectrum the verdict scored (features.spectrum: same crop, sigma^2, q, edge and spike count) with
+    its Marchenko–Pastur curve (paramstat.stats.spectral.mp_curve); None when a side is < 8."""
+    sp = spectrum(np.asarray(w2d, dtype=np.float32))
+    if sp is None:
         return None
-    return values.reshape(values.shape[0], -1)
-
-
-def mp_pdf(x: np.ndarray, sigma2: float, q: float) -> np.ndarray:
-    """Marchenko–Pastur density of the eigenvalues of X^T X / N, X (N x M) i.i.d. var sigma2, q = M/N <= 1:
-    p(x) = sqrt((l+ - x)(x - l-)) / (2 pi sigma2 q x), l± = sigma2 (1 ± sqrt q)^2."""
-    lp, lm = sigma2 * (1 + math.sqrt(q)) ** 2, sigma2 * (1 - math.sqrt(q)) ** 2
-    inside = (x > lm) & (x < lp)
-    out = np.zeros_like(x, dtype=float)
-    xi = x[inside]
-    out[inside] = np.sqrt((lp - xi) * (xi - lm)) / (2 * math.pi * sigma2 * q * xi)
-    return out
-
-
-def spectrum_data(name: str, verdict: str, w: np.ndarray) -> SpectrumData:
-    w = np.asarray(w, dtype=np.float64)
-    if w.shape[0] < w.shape[1]:
-        w = w.T
-    N, M = w.shape
-    sv = np.linalg.svd(w, compute_uv=False)
-    evals = sv ** 2 / N
-    sigma2 = float(np.mean((w - w.mean()) ** 2)) or 1e-30
-    q = M / N
-    edge = sigma2 * (1 + math.sqrt(q)) ** 2
-    x = np.linspace(sigma2 * (1 - math.sqrt(q)) ** 2, edge, 400)
-    return SpectrumData(name, verdict, (N, M), evals, sigma2, q, x, mp_pdf(x, sigma2, q), edge,
-                        int(np.sum(evals > edge * 1.05)))
+    c = mp_curve(sp)
+    return SpectrumData(name, verdict, tuple(c.sampled_shape), c.eigs, c.sigma2, c.q, c.x, c.pdf, c.edge,
+                        int(c.n_spikes))
 
 
 def choose_plot_tensors(result: ScanResult, n_largest: int = 3) -> list[str]:
@@ -168,7 +120,6 @@ def plot_data(result: ScanResult, names: list[str] | None = None, max_points: in
     """Everything the PNG plots need; re-reads only the chosen tensors."""
     by_name = {t.name: t for t in result.tensors}
     names = names or choose_plot_tensors(result)
-    rng = np.random.default_rng(seed)
     hists, spectra = [], []
     ckpt = result.checkpoint
     for name in names:
@@ -181,11 +132,12 @@ def plot_data(result: ScanResult, names: list[str] | None = None, max_points: in
         flat = flat[np.isfinite(flat)]
         if flat.size == 0:
             continue
-        sub = flat if flat.size <= max_points else rng.choice(flat, max_points, replace=False)
-        hists.append(HistData(name, tv.verdict, tv.score, sub, int(flat.size), _hist_curves(tv, sub)))
-        m = _matrix(rec, v)
-        if m is not None and min(m.shape) >= 8 and max(m.shape) <= 8192 and np.isfinite(m).all():
-            spectra.append(spectrum_data(name, tv.verdict, m))
+        sub = subsample(flat, max_points, seed=seed, key=name, replace=False)
+        hists.append(HistData(name, tv.verdict, tv.score, sub, int(flat.size), _hist_curves(sub)))
+        if role_group(rec) == "matrix" and np.isfinite(v).all():
+            sd = spectrum_data(name, tv.verdict, squeezed_matrix(v))
+            if sd is not None:
+                spectra.append(sd)
     analysed = [t for t in result.tensors if t.verdict != "skipped"]
     # heatmap rows: tensors with at least one non-constant bit (constant tensors have no runs Z)
     with_z = [(t.name, result.bit_z[t.name]) for t in analysed
