@@ -224,6 +224,7 @@ def test_hf_hub_name_goes_to_timm_and_says_offline(capsys, tmp_path, monkeypatch
 
 # --------------------------------------------------------------------- 5. default profile, plot folders
 
+@pytest.mark.slow
 def test_probe_native_uses_packaged_profile_and_creates_plot_folder(capsys, tmp_path):
     d = tmp_path / "new" / "plots"
     rc, out, err = run_cli(capsys, "probe", "mlp:2x16", "--init", "native", "--batch", "8", "--plots", d)

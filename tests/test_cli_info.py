@@ -35,6 +35,7 @@ def extract_and_check(capsys, src_argv, out, oracle: dict):
     return back
 
 
+@pytest.mark.slow
 def test_effnet_lite0(capsys, tmp_path, effnet_lite0_path):
     sd = torch.load(effnet_lite0_path, weights_only=True, map_location="cpu")
     doc = info_json(capsys, effnet_lite0_path)
@@ -56,6 +57,7 @@ def test_effnet_lite0(capsys, tmp_path, effnet_lite0_path):
         assert f["_blocks/0/_depthwise_conv/weight"].attrs["groups"] == 32
 
 
+@pytest.mark.slow
 def test_fresh_resnet18(capsys, tmp_path):
     timm = pytest.importorskip("timm")
     torch.manual_seed(5)

@@ -37,6 +37,7 @@ def test_json_stdout(pair, capsys):
     assert sorted(out["unchanged_while_others_moved"]) == ["l1.bias", "l1.weight"]
 
 
+@pytest.mark.slow
 def test_report_and_plots(pair, tmp_path, capsys):
     pa, pb, _, _ = pair
     d = tmp_path / "plots"
@@ -56,6 +57,7 @@ def test_missing_file_is_one_line_error(pair, tmp_path, capsys):
     assert err.startswith("paramstat compare: error:") and "\n" not in err
 
 
+@pytest.mark.slow
 def test_fresh_timm_seeds(capsys):
     """Two fresh inits of one timm architecture: same seed identical, other seed independent."""
     assert main(["compare", "test_resnet", "test_resnet", "--fresh", "--json", "-", "--no-progress",

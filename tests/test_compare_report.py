@@ -33,6 +33,7 @@ def lite0_res(lite0_pair):
 
 
 @pytest.mark.parametrize("width", [80, 120, 160])
+@pytest.mark.slow
 def test_names_whole_at_console_width(lite0_res, width):
     con = Console(record=True, width=width, color_system=None)
     render(lite0_res, console=con, top=10)
@@ -72,6 +73,7 @@ def _offsets(ax) -> np.ndarray:
     return np.concatenate([c.get_offsets() for c in ax.collections]) if ax.collections else np.zeros((0, 2))
 
 
+@pytest.mark.slow
 def test_rel_change_plot_keeps_identical_apart(lite0_res, tmp_path):
     res = lite0_res
     fig = rel_change_figure(res)

@@ -138,6 +138,7 @@ def _edge(x, dtype="float32"):
 @given(n=st.integers(512, 200_000), log_b=st.floats(-6, 1), seed=st.integers(0, 2**31 - 1),
        kind=st.sampled_from(["uniform", "normal", "trunc2"]), dtype=st.sampled_from(["float32", "float16",
                                                                                      "bfloat16"]))
+@pytest.mark.slow
 def test_edge_smear_never_fires_on_fresh_inits(n, log_b, seed, kind, dtype):
     """Fresh U(-b, b) of any size and bound (and normal / 2-sigma truncated normal inits), stored in fp32, fp16
     or bf16 (rounding may put a value one ulp beyond b): no edge smear."""

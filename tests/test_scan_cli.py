@@ -34,6 +34,7 @@ def _run(capsys, *argv):
     return rc, cap.out, cap.err
 
 
+@pytest.mark.slow
 def test_json_stdout_schema_and_nothing_else(tiny_pt):
     env = dict(os.environ, PARAMSTAT_PROGRESS="1")          # force the progress bar: it must go to stderr
     cp = subprocess.run([sys.executable, "-m", "paramstat", "scan", str(tiny_pt), "--json", "-"],
@@ -101,6 +102,7 @@ def test_h5_round_trip_of_stats(tiny_pt, tmp_path, capsys):
     assert rc == 2 and "exists" in err
 
 
+@pytest.mark.slow
 def test_plots_dir(tiny_pt, tmp_path, capsys):
     rc, _, err = _run(capsys, tiny_pt, "--plots", tmp_path / "p", "--no-progress")
     assert rc == 0, err
@@ -157,6 +159,7 @@ def test_existing_outputs_refused_before_the_work(tiny_pt, tmp_path, capsys, mon
     assert called == []
 
 
+@pytest.mark.slow
 def test_resnet18_layer_types_match_the_seed_table():
     """The seed's Table 3 lists ResNet-18 as 20 Conv, 1 FC weight, 1 FC bias, 20 BN weight, 20 BN bias."""
     timm = pytest.importorskip("timm")

@@ -154,6 +154,7 @@ def test_default_init_is_torch_nn_linear_default(tc):
 
 
 @resemblyzer
+@pytest.mark.slow
 def test_head_reset_of_a_real_net_is_mixed_naming_the_head(tc, tmp_path):
     import torch
 
@@ -171,6 +172,7 @@ def test_head_reset_of_a_real_net_is_mixed_naming_the_head(tc, tmp_path):
 
 
 @facenet
+@pytest.mark.slow
 def test_onet_fc_head_reset_is_mixed_and_full_reinit_untrained(tc, tmp_path):
     import torch
 

@@ -56,6 +56,7 @@ def lite0():
 
 # ------------------------------------------------------------------------------------------- real nets
 
+@pytest.mark.slow
 def test_fresh_timm_resnet18_untrained():
     timm = pytest.importorskip("timm")
     torch.manual_seed(3)
@@ -69,6 +70,7 @@ def test_fresh_timm_resnet18_untrained():
     assert v == "untrained" and score < 0.05 and names == []
 
 
+@pytest.mark.slow
 def test_lite0_imagenet_trained(lite0):
     ck, tvs = lite0
     big = [t for t in tvs if t.group == "matrix" and t.numel >= 100_000]
@@ -92,6 +94,7 @@ def test_lite0_head_reset_is_mixed(lite0):
     assert all(n.startswith("_fc.") for n in names)
 
 
+@pytest.mark.slow
 def test_lite0_bf16_fp16_still_trained(lite0):
     ck, _ = lite0
     for name in ("_conv_head.weight", "_blocks.12._expand_conv.weight"):
@@ -113,6 +116,7 @@ def _with_dtype(r: TensorRecord, dtype: str) -> TensorRecord:
                         depth=r.depth, fan_in=r.fan_in, fan_out=r.fan_out, groups=r.groups)
 
 
+@pytest.mark.slow
 def test_trained_mlp_with_reset_head_is_mixed():
     """A net trained here (digits, a few seconds) and then given a fresh head: 'mixed', naming the head."""
     from sklearn.datasets import load_digits

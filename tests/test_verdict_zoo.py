@@ -54,6 +54,7 @@ def test_script_scoring_matches_judge_features(zoo, fv):
         assert tv.verdict == row["verdict"], (row["id"], row["name"])
 
 
+@pytest.mark.slow
 def test_zoo_labels_and_model_fit(zoo):
     """The final model separates the zoo's weight matrices (in-sample sanity: far better than chance)."""
     from paramstat.verdict.scoring import _gbm
