@@ -214,6 +214,7 @@ def test_fit_on_truncated_pth_says_truncated(capsys, tmp_path):
 
 
 @pytest.mark.parametrize("fresh", [True, False])
+@pytest.mark.slow
 def test_hf_hub_name_goes_to_timm_and_says_offline(capsys, tmp_path, monkeypatch, fresh):
     monkeypatch.setenv("PARAMSTAT_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))

@@ -96,6 +96,7 @@ def test_rel_change_plot_keeps_identical_apart(lite0_res, tmp_path):
     assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_role_table_median_and_top_title(lite0_res):
     """The per-role 'median rel change' is the median (numpy's, even counts averaged), and the top table's
     title counts the rows it shows."""
