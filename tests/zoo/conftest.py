@@ -1,12 +1,12 @@
-"""Zoo test fixtures: one real LocalCluster of worker processes per test module."""
+"""Zoo test fixtures: one real LocalCluster of worker processes for the zoo tests (per pytest process)."""
 from __future__ import annotations
 
 import pytest
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def scheduler():
-    """Address of a LocalCluster (2 worker processes, 1 thread each) shared by a test module; workers warmed
+    """Address of a LocalCluster (2 worker processes, 1 thread each) shared by the zoo tests; workers warmed
     up (paramstat imported, numba kernels compiled) so tests time the work, not the imports."""
     import dask
     from distributed import Client, LocalCluster
