@@ -167,6 +167,9 @@ def scan_zoo(sources: list[str], db: str, *, workers: int | None = None, schedul
                             ac.add(f2)
                     else:
                         job = obj
+                        if res is not None:
+                            w = res["worker"]
+                            counts.peak_rss[w] = max(counts.peak_rss.get(w, 0), int(res["peak_rss"]))
                         if job.failed:
                             continue
                         if err is not None:

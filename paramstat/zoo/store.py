@@ -41,7 +41,7 @@ DDL = [
         numel BIGINT, depth INTEGER, verdict VARCHAR, score DOUBLE, top_evidence VARCHAR, evidence JSON,
         mean DOUBLE, std DOUBLE, kurt DOUBLE, robust_kurt DOUBLE, runs_z DOUBLE, init_signature VARCHAR,
         signature_ks_d DOUBLE, bits_max_abs_z DOUBLE, n_spikes INTEGER, top_over_edge DOUBLE,
-        features JSON, PRIMARY KEY (checkpoint_id, idx))""",
+        features JSON)""",
     """CREATE TABLE IF NOT EXISTS comparisons (
         id BIGINT PRIMARY KEY, run_id BIGINT, base VARCHAR, base_sha256 VARCHAR, source VARCHAR,
         path VARCHAR, file_size BIGINT, mtime_ns BIGINT, sha256 VARCHAR, relation VARCHAR,
@@ -210,21 +210,22 @@ class Writer:
         return cid
 
     def _insert_tensors(self, cid: int, tensors: list[dict]) -> None:
+        """Few rows: one multi-row INSERT ... VALUES; many: through a pandas DataFrame (binding values one by
+        one costs ~0.5 ms a row, a DataFrame ~15 ms a call)."""
+        rows = [[cid] + [_json(t.get(c)) if c in ("evidence", "features") else
+                         [int(x) for x in t.get(c) or []] if c == "shape" else _clean(t.get(c))
+                         for c in TENSOR_COLS] for t in tensors]
+        cols = ("checkpoint_id", *TENSOR_COLS)
+        if len(rows) <= 32:
+            one = "(" + ", ".join("?" * len(cols)) + ")"
+            self.con.execute(f"INSERT INTO tensors ({', '.join(cols)}) VALUES " + ", ".join([one] * len(rows)),
+                             [v for r in rows for v in r])
+            return
         import pandas as pd
 
-        cols = {"checkpoint_id": [cid] * len(tensors)}
-        for c in TENSOR_COLS:
-            if c in ("evidence", "features"):
-                cols[c] = [_json(t.get(c)) for t in tensors]
-            elif c == "shape":
-                cols[c] = [list(t.get(c) or []) for t in tensors]
-            else:
-                cols[c] = [_clean(t.get(c)) for t in tensors]
-        df = pd.DataFrame(cols)
-        self.con.register("_zoo_tensors", df)
+        self.con.register("_zoo_tensors", pd.DataFrame(rows, columns=list(cols)))
         try:
-            self.con.execute(f"INSERT INTO tensors (checkpoint_id, {', '.join(TENSOR_COLS)}) "
-                             f"SELECT checkpoint_id, {', '.join(TENSOR_COLS)} FROM _zoo_tensors")
+            self.con.execute(f"INSERT INTO tensors ({', '.join(cols)}) SELECT {', '.join(cols)} FROM _zoo_tensors")
         finally:
             self.con.unregister("_zoo_tensors")
 

@@ -96,6 +96,7 @@ def _cli(*args):
                           env={**os.environ, "PYTHONPATH": os.getcwd(), "COLUMNS": "250"})
 
 
+@pytest.mark.slow
 def test_cli_scan_summary_query(tmp_path, scheduler):
     make_zoo(tmp_path / "zoo", 3)
     db = str(tmp_path / "z.duckdb")
