@@ -31,7 +31,6 @@ def open_client(workers: int | None = None, scheduler: str | None = None, retrie
     env.update(thread_env(1))
     cfg = {"distributed.scheduler.allowed-failures": int(retries),
            "distributed.nanny.pre-spawn-environ": env,
-           "distributed.worker.daemon": False,      # workers may start their own helpers (torch, numba)
            "distributed.admin.tick.limit": "30s"}   # a busy GIL-heavy task must not spam 'event loop' warnings
     with dask.config.set(cfg):
         if scheduler:

@@ -53,7 +53,9 @@ def _table(df, title: str):
 def _cell(v) -> str:
     import math
 
-    if v is None:
+    import pandas as pd
+
+    if v is None or (not hasattr(v, "__len__") and pd.isna(v)):
         return "—"
     if isinstance(v, float):
         return "—" if math.isnan(v) else f"{v:.3f}"

@@ -15,7 +15,7 @@ def scheduler():
 
     env = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}) or {})
     env.update(thread_env(1))
-    with dask.config.set({"distributed.scheduler.allowed-failures": 2, "distributed.worker.daemon": False,
+    with dask.config.set({"distributed.scheduler.allowed-failures": 2,
                           "distributed.nanny.pre-spawn-environ": env,
                           "distributed.admin.tick.limit": "30s"}):
         cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
