@@ -81,14 +81,27 @@ def build_zoo(root: Path, n: int) -> tuple[list[Path], int]:
     return paths, params
 
 
-def sequential(paths: list[Path]) -> dict:
+def sequential(paths: list[Path], threads: int | None = None) -> dict:
+    """The plain loop; ``threads``: cap BLAS/OpenMP pools and torch at that many (as a zoo worker is), else
+    the process defaults (all cores)."""
+    import contextlib
+
+    import torch
+    from threadpoolctl import threadpool_limits
+
     import paramstat
 
     paramstat.scan(str(paths[0]), progress=False)          # warm: imports, numba kernels
-    t = time.perf_counter()
-    for p in paths:
-        paramstat.scan(str(p), progress=False)
-    return {"wall": time.perf_counter() - t}
+    before = torch.get_num_threads()
+    with threadpool_limits(threads) if threads else contextlib.nullcontext():
+        if threads:
+            torch.set_num_threads(threads)
+        t = time.perf_counter()
+        for p in paths:
+            paramstat.scan(str(p), progress=False)
+        wall = time.perf_counter() - t
+    torch.set_num_threads(before)
+    return {"wall": wall}
 
 
 def zoo_run(zoo: Path, n_workers: int, db: Path) -> dict:
@@ -112,6 +125,28 @@ def zoo_run(zoo: Path, n_workers: int, db: Path) -> dict:
     return {"workers": n_workers, "start": t_start, "warm": t_warm, "wall": wall, "done": c.done,
             "failed": c.failed, "task_s": float(d.task_s), "params": int(d.params), "errors": int(d.errors),
             "overhead_per_task": (n_workers * wall - float(d.task_s)) / max(1, int(d.n)), "noop": noop}
+
+
+def insert_cost(tmp: Path, zoo_file: Path) -> dict:
+    """Client seconds per checkpoint to write its rows, for a 4-tensor and a 100-tensor checkpoint, one
+    transaction per checkpoint and 100 per transaction (--commit-every 100); 300 checkpoints each."""
+    from paramstat.zoo.store import Writer
+    from paramstat.zoo.task import scan_task
+
+    out = scan_task(str(zoo_file))
+    res = {}
+    for n_t in (4, 100):
+        tens = (out["tensors"] * 100)[:n_t]
+        for every in (1, 100):
+            db = tmp / f"ins_{n_t}_{every}.duckdb"
+            w = Writer(str(db), commit_every=every)
+            rid = w.start_run("bench", "x", "local", 1, 300)
+            t = time.perf_counter()
+            for i in range(300):
+                w.insert_checkpoint(rid, {**out["row"], "source": f"/c{i}", "path": f"/c{i}"}, tens)
+            w.close()
+            res[(n_t, every)] = (time.perf_counter() - t) / 300
+    return res
 
 
 def _noop(x):
@@ -199,8 +234,15 @@ def main() -> int:
         t_build = time.perf_counter() - t
         print(f"zoo: {len(paths)} checkpoints, {params:,} parameters, built in {t_build:.1f} s", flush=True)
         seq = sequential(paths)
-        print(f"sequential: {seq['wall']:.1f} s", flush=True)
+        seq1 = sequential(paths, threads=1)
+        print(f"sequential: {seq['wall']:.1f} s, with 1 thread {seq1['wall']:.1f} s", flush=True)
         runs = [zoo_run(tmp / "zoo", w, tmp / f"zoo{w}.duckdb") for w in (1, 2)]
+        db_bytes = (tmp / "zoo1.duckdb").stat().st_size
+        from paramstat.zoo import open_db
+
+        with open_db(str(tmp / "zoo1.duckdb")) as z:
+            n_tensor_rows = int(z.query("SELECT count(*) FROM tensors").iloc[0, 0])
+        ins = insert_cost(tmp, paths[1])
         for r in runs:
             print(f"{r['workers']} worker(s): {r['wall']:.1f} s (start {r['start']:.1f} s, warm {r['warm']:.1f} s), "
                   f"{r['done']} done, {r['failed']} failed", flush=True)
@@ -224,10 +266,12 @@ def main() -> int:
         f"{', '.join(TIMM)}), cycling .safetensors / .pt / .npz / .h5; {params:,} parameters. Everything "
         "warmed before the clock; zoo runs include the DuckDB writes.",
         "",
-        "| run | wall s | checkpoints/s | Mparams/s | vs 1 worker | cluster start s | worker warm-up s |",
+        "| run | wall s | checkpoints/s | Mparams/s | speed vs 1 worker | cluster start s | worker warm-up s |",
         "|---|---:|---:|---:|---:|---:|---:|",
         f"| sequential `paramstat.scan` loop, 1 process | {seq['wall']:.1f} | {rate['seq']:.2f} | "
         f"{params / seq['wall'] / 1e6:.2f} | {one['wall'] / seq['wall']:.2f}x | — | — |",
+        f"| the same loop, BLAS/OpenMP/torch at 1 thread (as a worker) | {seq1['wall']:.1f} | "
+        f"{n / seq1['wall']:.2f} | {params / seq1['wall'] / 1e6:.2f} | {one['wall'] / seq1['wall']:.2f}x | — | — |",
     ]
     for r in runs:
         md.append(f"| zoo scan, {r['workers']} worker(s) | {r['wall']:.1f} | {n / r['wall']:.2f} | "
@@ -240,6 +284,14 @@ def main() -> int:
         f"transfer, DuckDB insert, idle): {one['overhead_per_task'] * 1e3:.1f} ms (1 worker), "
         f"{two['overhead_per_task'] * 1e3:.1f} ms (2 workers). Scheduler round trip of a no-op task "
         f"(`client.map` of 2000, 2 workers): {two['noop'] * 1e3:.2f} ms/task.",
+    ]
+    md += [
+        "",
+        f"Client cost of writing a checkpoint's rows (DuckDB, 300 checkpoints each): "
+        f"{ins[(4, 1)] * 1e3:.1f} ms with 4 tensors and {ins[(100, 1)] * 1e3:.1f} ms with 100 tensors at one "
+        f"transaction per checkpoint (the default); {ins[(4, 100)] * 1e3:.1f} ms and {ins[(100, 100)] * 1e3:.1f} ms "
+        f"with `--commit-every 100`. Database size: {db_bytes / 2**20:.1f} MiB for {n} checkpoints and "
+        f"{n_tensor_rows:,} tensor rows ({db_bytes / max(1, n_tensor_rows):.0f} bytes a tensor row, all included).",
     ]
     if sp:
         gib = sp["bytes"] / 2**30
@@ -255,7 +307,7 @@ def main() -> int:
             + f" against a largest tensor of {sp['largest'] / 2**20:.0f} MiB (bf16; "
             f"{sp['largest'] * 2 / 2**20:.0f} MiB as float32 values) and a whole file of {gib:.2f} GiB.",
         ]
-    line = (f"zoo: {rate['seq']:.2f} ckpt/s sequential, {rate[1]:.2f} ckpt/s 1 worker, {rate[2]:.2f} ckpt/s "
+    line = (f"zoo: {rate['seq']:.2f} ckpt/s sequential ({n / seq1['wall']:.2f} at 1 thread), {rate[1]:.2f} ckpt/s 1 worker, {rate[2]:.2f} ckpt/s "
             f"2 workers ({one['wall'] / two['wall']:.2f}x)"
             + (f", split {sp['params'] / sp['wall'] / 1e6:.0f} M params/s" if sp else ""))
     md += ["", f"`{line}`"]

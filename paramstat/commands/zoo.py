@@ -37,6 +37,7 @@ def _common(p) -> None:
     p.add_argument("--retry-errors", action="store_true",
                    help="scan again the checkpoints whose row in the DB is an error (default: skip them too)")
     p.add_argument("--json", metavar="PATH", default=None, help="write the run's counts as JSON ('-' = stdout)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing --json file")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -49,6 +50,9 @@ def add_arguments(p) -> None:
     s.add_argument("sources", nargs="+", metavar="SOURCE",
                    help="files, folders (recursive), globs, @LIST or a .txt list; each checkpoint: " + SOURCE_HELP)
     _common(s)
+    s.add_argument("--commit-every", type=int, default=1, metavar="K",
+                   help="checkpoints per database transaction (default 1; K > 1 amortises the commit for "
+                        "huge zoos of tiny checkpoints: a killed run then loses up to K-1 finished results)")
     s.add_argument("--split", action="store_true",
                    help="analyse every safetensors checkpoint's tensors as separate tasks (default: only "
                         "those above --split-above)")
@@ -106,14 +110,16 @@ def run(args) -> int:
             raise ParamstatError(f"--retries must be >= 0 (got {args.retries})")
         from ..commands._common import check_outputs
 
-        check_outputs(False, args.json)
+        check_outputs(args.force, args.json)
         kw = {"workers": args.workers, "scheduler": args.scheduler, "retries": args.retries,
               "retry_errors": args.retry_errors, "progress": not args.no_progress}
         if cmd == "scan":
             from ..zoo.run import scan_zoo
 
+            if args.commit_every < 1:
+                raise ParamstatError(f"--commit-every must be >= 1 (got {args.commit_every})")
             counts = scan_zoo(args.sources, args.db, split=args.split, split_above=args.split_above,
-                              slice_bytes=args.slice_size, **kw)
+                              slice_bytes=args.slice_size, commit_every=args.commit_every, **kw)
         else:
             from ..zoo.compare import compare_zoo
 

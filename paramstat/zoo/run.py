@@ -62,6 +62,19 @@ def _base_row(it: Item, version: str) -> dict:
             "paramstat_version": version}
 
 
+def _outcome(fut) -> tuple[object, BaseException | None]:
+    """(result, None) or (None, the error): a task whose worker died too often (KilledWorker), one cancelled
+    (the scheduler lost it), or a plan task that raised. The future is released either way."""
+    import asyncio
+
+    try:
+        return fut.result(), None
+    except (Exception, asyncio.CancelledError) as err:  # noqa: BLE001 - becomes the checkpoint's error row
+        return None, err
+    finally:
+        fut.release()
+
+
 def _died(err: BaseException, retries: int) -> str:
     from .task import one_line
 
@@ -75,8 +88,12 @@ def _died(err: BaseException, retries: int) -> str:
 def scan_zoo(sources: list[str], db: str, *, workers: int | None = None, scheduler: str | None = None,
              retries: int = 2, split: bool = False, split_above: int = SPLIT_ABOVE,
              slice_bytes: int = SLICE_BYTES, retry_errors: bool = False, progress: bool = True,
-             window: int | None = None) -> RunCounts:
-    """Scan every checkpoint ``sources`` name into the DuckDB file ``db``; return the run's counts."""
+             window: int | None = None, commit_every: int = 1) -> RunCounts:
+    """Scan every checkpoint ``sources`` name into the DuckDB file ``db``; return the run's counts.
+
+    ``commit_every``: checkpoints per transaction (1: each committed alone; K > 1 amortises the commit for
+    huge zoos of tiny checkpoints, and a killed client then loses up to K-1 finished results, which a rerun
+    recomputes)."""
     from distributed import as_completed
 
     from ..report.progress import counting
@@ -86,16 +103,17 @@ def scan_zoo(sources: list[str], db: str, *, workers: int | None = None, schedul
     t_start = time.perf_counter()
     version = _version()
     items = discover(sources)
-    writer = Writer(db)                                   # takes the DB lock before any cluster starts
+    writer = Writer(db, commit_every=commit_every)        # takes the DB lock before any cluster starts
     try:
-        pending, skipped = todo(items, writer.done(version), retry_errors)
+        done = writer.done(version)
+        pending, skipped = todo(items, done, retry_errors)
         counts = RunCounts(sources=len(items), skipped=skipped, submitted=len(pending))
         if not pending:
             counts.run_id = writer.start_run("scan", version, scheduler or "local", 0, len(items))
             writer.finish_run(counts.run_id, counts.to_dict(), time.perf_counter() - t_start)
             counts.wall_s = time.perf_counter() - t_start
             return counts
-        by_sha = writer.done(version).by_sha
+        by_sha = done.by_sha
         with open_client(workers, scheduler, retries) as client:
             address, n_workers = describe(client)
             counts.run_id = writer.start_run("scan", version, address if scheduler else "local", n_workers,
@@ -137,6 +155,9 @@ def scan_zoo(sources: list[str], db: str, *, workers: int | None = None, schedul
                     counts.done += 1
                     bar.advance("done")
                 cid = writer.insert_checkpoint(counts.run_id, row, tensors, replace=replace)
+                if replace is not None:      # the replaced row is gone: copies now point to the new one
+                    for sha in [k for k, v in by_sha.items() if v == replace]:
+                        by_sha[sha] = cid
                 if row.get("sha256") and not row.get("error"):
                     by_sha.setdefault(row["sha256"], cid)
                 w = row.get("worker")
@@ -148,9 +169,7 @@ def scan_zoo(sources: list[str], db: str, *, workers: int | None = None, schedul
                     bar.counts["skipped"] = skipped
                 for fut in ac:
                     kind, obj, extra = meta.pop(fut.key)
-                    err = fut.exception() if fut.status == "error" else None
-                    res = None if err is not None else fut.result()
-                    fut.release()
+                    res, err = _outcome(fut)
                     if kind == "scan":
                         write(obj, extra, res if err is None else {"row": {"error": _died(err, retries)}})
                         submit_next()

@@ -22,7 +22,6 @@ SCHEMA_VERSION = 1
 
 DDL = [
     "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
-    "CREATE SEQUENCE IF NOT EXISTS checkpoint_ids START 1",
     "CREATE SEQUENCE IF NOT EXISTS run_ids START 1",
     "CREATE SEQUENCE IF NOT EXISTS comparison_ids START 1",
     """CREATE TABLE IF NOT EXISTS runs (
@@ -126,10 +125,13 @@ class Done:
 class Writer:
     """The only writer of a zoo database (one per process; DuckDB refuses a second process)."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, commit_every: int = 1):
         self.path = path
         self.con = connect(path)
+        self.commit_every = max(1, int(commit_every))
+        self._pending = 0
         self._ensure_schema()
+        self._next_id = int(self.con.execute("SELECT coalesce(max(id), 0) FROM checkpoints").fetchone()[0]) + 1
 
     # ---------------------------------------------------------------------------------------- schema
     def _ensure_schema(self) -> None:
@@ -149,7 +151,14 @@ class Writer:
                                  f"{SCHEMA_VERSION}", path=self.path, hint="give a new --db file")
         con.execute("COMMIT")
 
+    def flush(self) -> None:
+        """Commit the open batch of checkpoints (with ``commit_every`` > 1)."""
+        if self._pending:
+            self.con.execute("COMMIT")
+            self._pending = 0
+
     def close(self) -> None:
+        self.flush()
         self.con.close()
 
     def __enter__(self):
@@ -167,6 +176,7 @@ class Writer:
         return int(rid)
 
     def finish_run(self, run_id: int, counts: dict, wall_s: float) -> None:
+        self.flush()
         self.con.execute("UPDATE runs SET finished_at = now(), n_skipped = ?, n_done = ?, n_failed = ?, "
                          "n_duplicates = ?, wall_s = ? WHERE id = ?",
                          [counts.get("skipped", 0), counts.get("done", 0), counts.get("failed", 0),
@@ -189,24 +199,30 @@ class Writer:
         return Done(by_key, by_sha)
 
     def insert_checkpoint(self, run_id: int, row: dict, tensors: list[dict], replace: int | None = None) -> int:
-        """One transaction: the checkpoint row and its tensor rows (``replace``: an id to delete first)."""
+        """The checkpoint row and its tensor rows in one transaction (``replace``: an id deleted first in the
+        same transaction). With ``commit_every`` K > 1 the transaction holds K checkpoints."""
         con = self.con
-        con.execute("BEGIN")
+        if not self._pending:
+            con.execute("BEGIN")
         try:
             if replace is not None:
                 con.execute("DELETE FROM tensors WHERE checkpoint_id = ?", [replace])
                 con.execute("DELETE FROM checkpoints WHERE id = ?", [replace])
-            cid = int(con.execute("SELECT nextval('checkpoint_ids')").fetchone()[0])
+            cid = self._next_id      # ids from the writer itself: it is the only one (the file lock)
             vals = [_clean(row.get(c)) if c not in ("never_trained", "warnings") else row.get(c)
                     for c in CHECKPOINT_COLS]
             con.execute(f"INSERT INTO checkpoints (id, run_id, {', '.join(CHECKPOINT_COLS)}, created_at) "
                         f"VALUES (?, ?, {', '.join('?' * len(CHECKPOINT_COLS))}, now())", [cid, run_id, *vals])
             if tensors:
                 self._insert_tensors(cid, tensors)
-            con.execute("COMMIT")
+            self._pending += 1
+            if self._pending >= self.commit_every:
+                self.flush()
         except BaseException:
             con.execute("ROLLBACK")
+            self._pending = 0
             raise
+        self._next_id = cid + 1
         return cid
 
     def _insert_tensors(self, cid: int, tensors: list[dict]) -> None:
