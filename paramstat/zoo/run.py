@@ -80,8 +80,8 @@ def _died(err: BaseException, retries: int) -> str:
 
     name = type(err).__name__
     if name == "KilledWorker":
-        return (f"worker died on this checkpoint {retries + 1} time(s) (KilledWorker): it may need more "
-                "memory than a worker has; rerun with --retry-errors and fewer, larger workers")
+        return (f"a worker died on this checkpoint each time it ran (KilledWorker, {retries} retries): it may "
+                "need more memory than a worker has; rerun with --retry-errors and fewer, larger workers")
     return one_line(err)
 
 
