@@ -13,13 +13,18 @@ from zoo_fixtures import make_zoo, save, tiny_state
 
 import paramstat
 from paramstat.zoo import compare_zoo, open_db, scan_zoo
-from paramstat.zoo.split import plan_slices
+from paramstat.zoo.discover import Item
+from paramstat.zoo.split import plan_slices, should_split
 
 
 def test_plan_slices_are_contiguous_and_balanced():
     assert plan_slices([1] * 8, 4) == [[0, 1], [2, 3], [4, 5], [6, 7]]
     assert plan_slices([100, 1, 1, 1, 1], 2) == [[0], [1, 2, 3, 4]]       # a big tensor alone
     assert plan_slices([5, 5], 10) == [[0], [1]]                          # never more slices than tensors
+    big = Item("/m.safetensors", "/m.safetensors", 3 << 30, 0, "file")
+    assert should_split(big, force=False) and not should_split(big, force=False, split_above=4 << 30)
+    assert should_split(Item("/i.index.json", "/i.index.json", 10, 0, "index"), force=True)
+    assert not should_split(Item("/m.pt", "/m.pt", 3 << 30, 0, "file"), force=True)   # no byte-range reader
     groups = plan_slices(list(range(1, 41)), 5)
     assert [i for g in groups for i in g] == list(range(40)) and len(groups) == 5
 
