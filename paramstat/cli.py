@@ -9,7 +9,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ("info", "extract", "scan", "compare", "fit", "generate", "probe", "starttrain")
+COMMANDS = ("info", "extract", "scan", "compare", "fit", "generate", "probe", "starttrain", "zoo")
 
 
 def build_parser() -> argparse.ArgumentParser:
