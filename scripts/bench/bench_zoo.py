@@ -15,7 +15,7 @@ Scheduler overhead: (a) 2000 no-op tasks through `client.map` + gather, wall / t
 Writes section 'zoo' of docs/BENCHMARKS.md (machine, date, load average before/after); last line:
     zoo: <seq ckpt/s> sequential, <1w ckpt/s> 1 worker, <2w ckpt/s> 2 workers (<speed-up>x), split <params/s>
 
-    python scripts/bench_zoo.py [--n 200] [--split-params 1.0e9] [--split-workers 2] [--no-split]
+    python scripts/bench/bench_zoo.py [--n 200] [--split-params 1.0e9] [--split-workers 2] [--no-split]
 """
 from __future__ import annotations
 
@@ -29,8 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts" / "bench"))
 sys.path.insert(0, str(ROOT))
 
 TIMM = ("mobilenetv3_small_050", "lcnet_050", "resnet10t")
@@ -256,7 +256,7 @@ def main() -> int:
     one, two = runs
     rate = {"seq": n / seq["wall"], 1: n / one["wall"], 2: n / two["wall"]}
     md = [
-        "## zoo: `paramstat zoo scan` on Dask distributed vs a sequential loop (`scripts/bench_zoo.py`)",
+        "## zoo: `paramstat zoo scan` on Dask distributed vs a sequential loop (`scripts/bench/bench_zoo.py`)",
         "",
         f"Machine: {machine_line()}; load average (1, 5, 15 min) {load0[0]:.2f}, {load0[1]:.2f}, {load0[2]:.2f} "
         f"before and {load1[0]:.2f}, {load1[1]:.2f}, {load1[2]:.2f} after (the machine was shared with other "
