@@ -121,8 +121,10 @@ def test_scan_page_self_contained_and_numbers_match_json(tiny_scan):
     analysed = [t for t in d["tensors"] if t["verdict"] != "skipped"]
     pts = re.findall(r'<circle cx="([\d.]+)" cy="([\d.]+)" r="3" fill="[^"]+"><title>([^<]+)</title>', page)
     assert len(pts) == len(analysed)
-    for (cx, cy, title), t in zip(pts, analysed):
+    for k, ((cx, cy, title), t) in enumerate(zip(pts, analysed)):
         name, score = title.rsplit(": ", 1)
+        # x: index k in network order on [-0.5, n-0.5] over the 1120-px plot less margins 56 left, 14 right
+        assert float(cx) == pytest.approx(56 + (k + 0.5) / len(analysed) * (1120 - 56 - 14), abs=0.06)
         assert name == t["name"] and float(score) == pytest.approx(t["score"], rel=1e-3)
         # hand formula: height 280, margins top 26 bottom 36, y range [-0.03, 1.03]
         assert float(cy) == pytest.approx(280 - 36 - (t["score"] + 0.03) / 1.06 * (280 - 26 - 36), abs=0.06)

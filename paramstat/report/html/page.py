@@ -80,7 +80,7 @@ document.querySelectorAll('svg[data-heat]').forEach(function(s){
  s.addEventListener('mousemove',function(e){var b=s.getBoundingClientRect(),sx=s.viewBox.baseVal.width/b.width;
   var x=(e.clientX-b.left)*sx,y=(e.clientY-b.top)*sx;var c=Math.floor((x-g.x0)/g.cw),r=Math.floor((y-g.y0)/g.ch);
   if(r<0||c<0||r>=rows.length||c>=g.nc){tip.style.display='none';return;}var v=z[r][c];
-  tip.textContent=rows[r]+'  bit '+c+'  Z = '+(v===null?'constant':v);tip.style.display='block';
+  tip.textContent=rows[r]+' \u00b7 bit '+c+' \u00b7 Z = '+(v===null?'constant':v);tip.style.display='block';
   tip.style.left=(e.clientX+12)+'px';tip.style.top=(e.clientY+12)+'px';});
  s.addEventListener('mouseleave',function(){tip.style.display='none';});});
 })();
