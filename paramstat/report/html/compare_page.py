@@ -8,8 +8,8 @@ from . import svg
 from .data import CompareResult, relation_color
 from .page import document, esc, fmt, kv_table, names_list, table
 
-SECTIONS = [("relation", "relation"), ("change", "change per layer"), ("hists", "histograms"),
-            ("tensors", "every pair"), ("lists", "changed / identical / mismatched"), ("inputs", "inputs")]
+SECTIONS = [("relation", "relation"), ("change", "change per layer"), ("lists", "changed / identical / mismatched"),
+            ("hists", "histograms"), ("tensors", "every pair"), ("inputs", "inputs")]
 IDENTICAL = "identical"
 
 
@@ -17,7 +17,7 @@ def compare_page(result: CompareResult, n_hists: int = 6) -> str:
     d = result.to_dict()
     order = sorted(range(len(result.tensors)), key=lambda i: result.tensors[i].depth)   # network order
     tensors = [d["tensors"][i] for i in order]
-    body = [_banner(d), _change(tensors), _hists(result, n_hists), _table(tensors), _lists(d, tensors),
+    body = [_banner(d), _change(tensors), _lists(d, tensors), _hists(result, n_hists), _table(tensors),
             _inputs(d)]
     return document(f"paramstat compare: {_short(d['source_a'])} → {_short(d['source_b'])}", "".join(body),
                     SECTIONS)
@@ -102,16 +102,23 @@ def _table(tensors: list[dict]) -> str:
             + "</section>")
 
 
+def _named(title: str, names: list[str], note: str = "", open_below: int = 40) -> str:
+    """A list of names under a heading; long lists fold (<details>) so the next list stays in sight."""
+    inner = note + names_list(names)
+    opened = " open" if len(names) <= open_below else ""
+    return (f'<details{opened}><summary><h3 style="display:inline">{esc(title)} ({len(names)})</h3></summary>'
+            f"{inner}</details>")
+
+
 def _lists(d: dict, tensors: list[dict]) -> str:
-    changed = [t["name"] for t in tensors if t["relation"] not in (IDENTICAL,) and not t["equal"]]
+    changed = [t["name"] for t in tensors if not t["equal"]]
     identical = [t["name"] for t in tensors if t["equal"]]
     mism = d["shape_mismatch"]
-    out = ['<section id="lists"><h2>Changed, identical, mismatched</h2>',
-           f"<h3>Changed ({len(changed)})</h3>", names_list(changed),
-           f"<h3>Identical values ({len(identical)})</h3>",
-           ('<p class="small muted">Unchanged while others moved (frozen layers?): '
-            f'{len(d["unchanged_while_others_moved"])}</p>' if d["unchanged_while_others_moved"] else ""),
-           names_list(identical), f"<h3>Shape mismatch ({len(mism)})</h3>"]
+    frozen = d["unchanged_while_others_moved"]
+    note = (f'<p class="small muted">{len(frozen)} of them unchanged while others moved (frozen layers?)</p>'
+            if frozen else "")
+    out = ['<section id="lists"><h2>Changed, identical, mismatched</h2>', _named("Changed", changed),
+           f"<h3>Shape mismatch ({len(mism)})</h3>"]
     if mism:
         rows = [[(f"<code>{esc(m.get('name'))}</code>", None), (esc(m.get("shape_a")), None), (esc(m.get("shape_b")), None)]
                 for m in mism]
@@ -119,11 +126,11 @@ def _lists(d: dict, tensors: list[dict]) -> str:
                          sortable=False, scroll=False))
     else:
         out.append('<p class="muted small">none</p>')
-    out += [f"<h3>Only in A ({len(d['only_in_a'])})</h3>", names_list(d["only_in_a"]),
-            f"<h3>Only in B ({len(d['only_in_b'])})</h3>", names_list(d["only_in_b"])]
+    out += [_named("Only in A", d["only_in_a"]), _named("Only in B", d["only_in_b"]),
+            _named("Identical values", identical, note)]
     if d["non_float"]:
         nf = [f"{x['name']} ({'equal' if x['equal'] else 'differs'})" for x in d["non_float"]]
-        out += [f"<h3>Integer / bool tensors ({len(nf)})</h3>", names_list(nf)]
+        out.append(_named("Integer / bool tensors", nf))
     out.append("</section>")
     return "".join(out)
 

@@ -8,7 +8,7 @@ import math
 from datetime import datetime, timezone
 
 VERDICT_COLORS = {"trained": "#2ca02c", "untrained": "#ff7f0e", "undetermined": "#7f7f7f",
-                  "skipped": "#bbbbbb", "mixed": "#d62728", "error": "#d62728"}
+                  "skipped": "#bbbbbb", "mixed": "#d62728", "error": "#6b4c9a"}
 
 CSS = """
 :root{--fg:#1d2430;--muted:#5b6575;--line:#d9dee6;--bg:#fff;--panel:#f6f8fb;--accent:#2f6fb5}
@@ -47,8 +47,9 @@ figcaption{font-size:12px;color:var(--muted);max-width:560px}
 .tip{position:fixed;pointer-events:none;background:#1d2430;color:#fff;font-size:12px;padding:3px 7px;
 border-radius:4px;display:none;z-index:9}
 ul.names{columns:2;font-size:12px;margin:4px 0;padding-left:18px}
-.evi{font-size:12px;color:var(--muted)}td .evi{display:inline-block;min-width:300px}
+.evi{font-size:12px;color:var(--muted)}#tensor-table td .evi{display:inline-block;min-width:300px}
 .warn{background:#fff6e0;border:1px solid #f0d48a;border-radius:4px;padding:6px 10px;margin:6px 0;font-size:13px}
+details summary{cursor:pointer;margin:10px 0 4px}
 footer{margin-top:40px;font-size:12px;color:var(--muted)}
 """
 

@@ -133,7 +133,7 @@ def _hist_fig(h) -> str:
     if not hi > lo:
         lo, hi = float(vals.min()) - 0.5, float(vals.max()) + 0.5
     inside = vals[(vals >= lo) & (vals <= hi)]
-    counts, edges = np.histogram(inside, bins=60, range=(lo, hi))
+    counts, edges = np.histogram(inside, bins=int(np.clip(2 * np.sqrt(vals.size), 8, 60)), range=(lo, hi))
     dens = counts / (vals.size * (edges[1] - edges[0]))     # density of all values, bars inside the view
     colors = ("#d62728", "#2ca02c", "#9467bd")
     curves = []

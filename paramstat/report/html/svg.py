@@ -171,11 +171,19 @@ def per_tensor_scatter(names: list[str], values: list[float | None], verdicts: l
         if n in mark:
             big.append(f'<circle cx="{_r(x)}" cy="{_r(y)}" r="6" fill="{c}" stroke="#000" stroke-width="1.5">'
                        f"<title>{esc(n)}: {v:.4g}</title></circle>"
-                       f'<text x="{_r(x + 8)}" y="{_r(y - 8)}" font-size="10" fill="#000">{esc(_short(n, 40))}</text>')
+                       + _point_label(x, y, n, width))
         else:
             pts.append(f'<circle cx="{_r(x)}" cy="{_r(y)}" r="3" fill="{c}"><title>{esc(n)}: {v:.4g}</title></circle>')
     out += pts + big
     return svg(width, height, "".join(out), title)
+
+
+def _point_label(x: float, y: float, name: str, width: int) -> str:
+    """A marked point's name beside it: to the right, or to the left in the right third of the figure."""
+    left = x > width * 2 / 3
+    anchor = ' text-anchor="end"' if left else ""
+    return (f'<text x="{_r(x - 8 if left else x + 8)}" y="{_r(y - 8)}" font-size="10" fill="#000"{anchor}>'
+            f"{esc(_short(name, 40))}</text>")
 
 
 def _short(name: str, n: int = 38) -> str:
@@ -209,6 +217,7 @@ def histogram(counts, edges, *, curves=(), title: str, subtitle: str = "", color
         ax = Axes(width, height, x0, x1, 0.0, top * 1.08, margin=(46, 10, mt, 34))
     out = [f'<text x="6" y="13" font-weight="600">{esc(_short(title, 52))}</text>',
            f'<text x="6" y="27" font-size="9.5" fill="#5b6575">{esc(subtitle)}</text>']
+    out.append(ax.frame())
     d = []
     for c, a, b in zip(counts, edges[:-1], edges[1:]):
         if c > 0:
@@ -241,7 +250,6 @@ def histogram(counts, edges, *, curves=(), title: str, subtitle: str = "", color
         x = ax.px(vline[0])
         out.append(f'<path d="M{_r(x)} {_r(ax.mt)}V{_r(ax.bottom)}" stroke="#d62728" stroke-dasharray="3 2"/>')
         leg.append(("#d62728", vline[1]))
-    out.append(ax.frame())
     out.append(f'<g font-size="10">{legend(leg, 50, 44, 12)}</g>')
     return svg(width, height, "".join(out), title)
 
@@ -290,7 +298,7 @@ def heatmap(z: np.ndarray, row_names: list[str], *, vmax: float, title: str, xla
                    f'height="{_r(bh / (2 * levels + 1) + 0.5)}" fill="{diverging_color(2 * t - 1)}"/>')
     for val, frac in ((vmax, 0.0), (0.0, 0.5), (-vmax, 1.0)):
         out.append(f'<text x="{bx + 18}" y="{_r(top + frac * bh + 4)}" font-size="10">'
-                   f'{"≥" if frac == 0 else "≤" if frac == 1 else ""}{tick_label(val)}</text>')
+                   f'{"≥" if frac == 0 else "≤" if frac == 1 else ""}{val:.3g}</text>')
     out.append(f'<text x="{bx}" y="{_r(top + bh + 16)}" font-size="10">runs Z</text>')
     zl = [[None if not np.isfinite(v) else round(float(v), 2) for v in row] for row in z]
     data = (f"data-heat='{json.dumps({'x0': label_w, 'y0': top, 'cw': cw, 'ch': ch, 'nc': nb})}' "
