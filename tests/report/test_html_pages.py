@@ -35,6 +35,11 @@ def tiny_scan():
 
 
 @pytest.fixture(scope="module")
+def tiny_page(tiny_scan) -> str:
+    return scan_page(tiny_scan)
+
+
+@pytest.fixture(scope="module")
 def tiny_pt(tmp_path_factory):
     p = tmp_path_factory.mktemp("ck") / "tiny.pt"
     torch.save(_tiny(0).state_dict(), p)
@@ -104,8 +109,8 @@ def test_diverging_colour_ends_and_middle():
 
 
 # ------------------------------------------------------------------------------------------ scan page
-def test_scan_page_self_contained_and_numbers_match_json(tiny_scan):
-    page = scan_page(tiny_scan)
+def test_scan_page_self_contained_and_numbers_match_json(tiny_scan, tiny_page):
+    page = tiny_page
     assert_self_contained(page)
     d = tiny_scan.to_dict()
     c = parse(page)
@@ -144,8 +149,8 @@ def test_scan_page_self_contained_and_numbers_match_json(tiny_scan):
     assert n_svg == 2 + len(pd.hists) + len(pd.spectra)
 
 
-def test_scan_heatmap_carries_the_per_bit_runs_z(tiny_scan):
-    page = scan_page(tiny_scan)
+def test_scan_heatmap_carries_the_per_bit_runs_z(tiny_scan, tiny_page):
+    page = tiny_page
     heat = [a for tag, a in parse(page).tags if tag == "svg" and "data-heat" in a]
     assert len(heat) == 1
     names = json.loads(heat[0]["data-rows"])
@@ -163,7 +168,9 @@ def test_scan_heatmap_carries_the_per_bit_runs_z(tiny_scan):
     vmax = heat_vmax(zz)
     heat_svg = page[page.index("data-heat='"):]
     heat_svg = heat_svg[: heat_svg.index("</svg>")]
-    cells = {c: d.count("z") for d, c in re.findall(r'<path d="(M[^"]+)" fill="(#[0-9a-f]{6})"/>', heat_svg)}
+    cw = json.loads(heat[0]["data-heat"])["cw"]
+    cells = {c: sum(round(float(w) / cw) for w in re.findall(r"h([\d.]+)v", d))     # runs of equal colour
+             for d, c in re.findall(r'<path d="(M[^"]+)" fill="(#[0-9a-f]{6})"/>', heat_svg)}
     assert sum(cells.values()) == zz.size
     assert cells.get("#dddddd", 0) == int(np.isnan(zz).sum()) > 0
     lev = np.clip(np.rint(zz[np.isfinite(zz)] / vmax * 10), -10, 10)

@@ -265,7 +265,8 @@ def diverging_color(t: float) -> str:
 def heatmap(z: np.ndarray, row_names: list[str], *, vmax: float, title: str, xlabel: str,
             levels: int = 10, max_cell_h: float = 12.0, width: int = 1000) -> str:
     """Cells coloured by value on a diverging scale clipped at ±vmax (``levels`` steps each side; NaN grey),
-    one <path> per colour so the file stays small; the values ride along as data-* for the tooltip."""
+    one <path> per colour and one rectangle per run of equal colours in a row, so the file stays small; the
+    values ride along as data-* for the tooltip."""
     n, nb = z.shape
     label_w, top, right = 250, 34, 90
     cw = (width - label_w - right) / max(nb, 1)
@@ -275,10 +276,15 @@ def heatmap(z: np.ndarray, row_names: list[str], *, vmax: float, title: str, xla
     paths: dict[str, list[str]] = {}
     for i in range(n):
         y = top + i * ch
-        for j in range(nb):
-            v = q[i, j]
-            c = "#dddddd" if not np.isfinite(v) else diverging_color(v / levels)
-            paths.setdefault(c, []).append(f"M{_r(label_w + j * cw)} {_r(y)}h{_r(cw)}v{_r(ch)}h-{_r(cw)}z")
+        cols = ["#dddddd" if not np.isfinite(v) else diverging_color(v / levels) for v in q[i]]
+        j = 0
+        while j < nb:                      # one rectangle per run of equal colours along the row
+            k = j
+            while k + 1 < nb and cols[k + 1] == cols[j]:
+                k += 1
+            w = _r((k - j + 1) * cw)
+            paths.setdefault(cols[j], []).append(f"M{_r(label_w + j * cw)} {_r(y)}h{w}v{_r(ch)}h-{w}z")
+            j = k + 1
     out = [f'<text x="6" y="14" font-weight="600">{esc(title)}</text>']
     out += [f'<path d="{"".join(d)}" fill="{c}"/>' for c, d in paths.items()]
     step = max(1, math.ceil(n * 11 / (n * ch)))     # a label every ~11 px
