@@ -41,7 +41,9 @@ def add_arguments(p) -> None:
                         "weight tensors, all = every changed weight tensor (slow: ~1 s each), none")
     p.add_argument("--deep-top", type=int, default=8, metavar="N",
                    help="tensors for --deep auto (default 8)")
-    p.add_argument("--force", action="store_true", help="overwrite existing outputs (--json file, plot files)")
+    p.add_argument("--html", metavar="REPORT.html", default=None,
+                   help="also write a self-contained HTML report (one file, opens offline: docs/REPORTS.md)")
+    p.add_argument("--force", action="store_true", help="overwrite existing outputs (--json, --html, plot files)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -60,7 +62,7 @@ def run(args) -> int:
         raise ParamstatError(f"--subsample must be at least 100 (got {args.subsample})")
     from ._common import check_outputs, plot_dir
 
-    check_outputs(args.force, args.json)        # before the work, not after it
+    check_outputs(args.force, args.json, args.html)        # before the work, not after it
     if args.plots:
         plot_dir(args.plots, args.force, ("rel_change.png", "histograms.png"))
     from ..compare import compare
@@ -77,6 +79,10 @@ def run(args) -> int:
         from ..report.compare_report import render
 
         render(res, top=args.top)
+    if args.html:
+        from ..report.html import write_compare_html
+
+        write_compare_html(res, args.html, force=args.force)
     if args.plots:
         from ..report.compare_plots import write_plots
 

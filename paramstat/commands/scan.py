@@ -25,7 +25,9 @@ def add_arguments(p) -> None:
     p.add_argument("--plots", metavar="DIR", default=None,
                    help="write PNG plots (histograms with fitted pdfs, bit-position heatmap of runs Z, "
                         "spectra vs Marchenko–Pastur, score per tensor)")
-    p.add_argument("--force", action="store_true", help="overwrite existing --h5 / --plots / --json outputs")
+    p.add_argument("--html", metavar="REPORT.html", default=None,
+                   help="also write a self-contained HTML report (one file, opens offline: docs/REPORTS.md)")
+    p.add_argument("--force", action="store_true", help="overwrite existing --h5 / --plots / --json / --html outputs")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -34,7 +36,7 @@ PLOT_FILES = ("hist.png", "bits_heatmap.png", "spectra.png", "scores.png")
 
 def _check_outputs(args) -> None:
     """Refuse existing outputs before the work, not after it."""
-    check_outputs(args.force, args.json, args.h5)
+    check_outputs(args.force, args.json, args.h5, args.html)
     if args.plots:
         plot_dir(args.plots, args.force, PLOT_FILES)
 
@@ -54,7 +56,7 @@ def run(args) -> int:
     _check_outputs(args)
     result = scan(args.source, fresh=args.fresh, seed=args.seed, model=args.model, checkpoint=args.checkpoint,
                   trust_pickle=args.trust_pickle, h5=args.h5, force=args.force,
-                  progress=not args.no_progress, keep_bits=args.plots is not None)
+                  progress=not args.no_progress, keep_bits=args.plots is not None or args.html is not None)
     t0 = time.perf_counter()
     if not json_stdout:
         from ..report.scan_report import render
@@ -66,6 +68,11 @@ def run(args) -> int:
 
         paths = write_all(plot_data(result), args.plots, force=args.force)
         err.print(f"wrote {len(paths)} plots to {args.plots}: " + ", ".join(p.name for p in paths))
+    if args.html:
+        from ..report.html import write_scan_html
+
+        write_scan_html(result, args.html, force=args.force)
+        err.print(f"wrote {args.html}")
     if args.h5:
         err.print(f"wrote weights and statistics to {args.h5}")
     result.timings["report"] = time.perf_counter() - t0
