@@ -68,6 +68,9 @@ def add_arguments(p) -> None:
     m.add_argument("db", metavar="DB", help="a zoo database")
     m.add_argument("--limit", type=int, default=20, metavar="N", help="rows of the mixed / error lists (default 20)")
     m.add_argument("--json", metavar="PATH", default=None, help="the same tables as JSON ('-' = stdout)")
+    m.add_argument("--html", metavar="FILE", default=None,
+                   help="also write one self-contained HTML page: checkpoints by verdict, format, architecture")
+    m.add_argument("--force", action="store_true", help="overwrite an existing --json / --html file")
     q = sub.add_parser("query", help="run SQL on a zoo database (tables: checkpoints, tensors, comparisons, runs, meta)")
     q.add_argument("db", metavar="DB", help="a zoo database")
     q.add_argument("sql", metavar="SQL", help="e.g. \"SELECT verdict, count(*) FROM checkpoints GROUP BY 1\"")
@@ -137,9 +140,19 @@ def run(args) -> int:
         return 0
     from ..zoo.store import open_db
 
+    if cmd == "summary":
+        from ..commands._common import check_outputs
+
+        check_outputs(args.force, args.json, args.html)
     with open_db(args.db) as db:
         if cmd == "summary":
-            from ..zoo.summary import print_summary, summary_data
+            from ..zoo.summary import page_rows, print_summary, summary_data
+
+            if args.html:
+                from ..report.html import write_zoo_html
+
+                rows, tensors = page_rows(db)
+                write_zoo_html(rows, args.html, tensors, force=args.force, title=f"paramstat zoo: {args.db}")
 
             if args.json:
                 _write_json({k: _frame_records(v) for k, v in summary_data(db, args.limit).items()}, args.json)

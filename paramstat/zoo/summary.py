@@ -39,6 +39,38 @@ def summary_data(db: ZooDB, limit: int = 20) -> dict:
             "comparisons": db.query(SQL_COMPARE)}
 
 
+SQL_PAGE_CHECKPOINTS = """
+SELECT id, coalesce(path, source) AS source, format, architecture, verdict, score, n_params,
+       never_trained AS untrained, error
+FROM checkpoints ORDER BY id
+"""
+SQL_PAGE_TENSORS = "SELECT checkpoint_id, name, verdict, score FROM tensors ORDER BY checkpoint_id, idx"
+
+
+def page_rows(db: ZooDB) -> tuple[list[dict], dict[str, list[dict]]]:
+    """(one row per checkpoint, tensor rows by checkpoint source) for the zoo HTML page
+    (paramstat.report.html.zoo_page): the same numbers the tables above and ``zoo query`` give."""
+    import math
+
+    def clean(v):
+        if isinstance(v, float) and math.isnan(v):
+            return None
+        if hasattr(v, "tolist"):
+            return v.tolist()
+        return v
+
+    ck = [{k: clean(v) for k, v in r.items()} for r in db.query(SQL_PAGE_CHECKPOINTS).to_dict("records")]
+    by_id = {r["id"]: r["source"] for r in ck}
+    tensors: dict[str, list[dict]] = {}
+    for r in db.query(SQL_PAGE_TENSORS).to_dict("records"):
+        src = by_id.get(r.pop("checkpoint_id"))
+        if src is not None:
+            tensors.setdefault(src, []).append({k: clean(v) for k, v in r.items()})
+    for r in ck:
+        r["untrained"] = list(r["untrained"] or [])
+    return ck, tensors
+
+
 def _table(df, title: str):
     from rich.table import Table
 

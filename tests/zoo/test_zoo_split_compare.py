@@ -116,6 +116,17 @@ def test_cli_scan_summary_query(tmp_path, scheduler):
                                                            {"format": "torch", "n": 1}]
     r = _cli("summary", db)
     assert r.returncode == 0 and "verdicts by format" in r.stdout and "corrupt safetensors header" in r.stdout
+    # the HTML page holds the database's rows: one section per checkpoint, the error row counted as such
+    page = tmp_path / "zoo.html"
+    r = _cli("summary", db, "--html", str(page))
+    assert r.returncode == 0, r.stderr
+    html = page.read_text()
+    rows = json.loads(_cli("query", db, "SELECT coalesce(path, source) AS s, verdict FROM checkpoints",
+                           "--json", "-").stdout)
+    assert len(rows) == 4 and all(f'id="ckpt-{i}"' in html for i in range(len(rows)))
+    assert all(__import__("html").escape(row["s"]) in html for row in rows)
+    r = _cli("summary", db, "--html", str(page))
+    assert r.returncode == 2 and "output exists" in r.stderr and page.read_text() == html
     r = _cli("query", db, "SELECT nope FROM checkpoints")
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "SQL error" in r.stderr
     r = _cli("summary", str(tmp_path / "missing.duckdb"))
