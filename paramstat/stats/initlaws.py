@@ -216,10 +216,11 @@ for _mode, _uses in (("fan_in", ("kaiming_normal_(mode='fan_in')",)),
                                   "timm ResNet.init_weights conv")),
                      ("fan_out_grouped", ("timm _init_weight_goog conv (EfficientNet, MobileNetV3): "
                                           "fan_out = k*k*out/groups", "timm byobnet/RepVGG conv"))):
+    _roles = MATRIX if _mode == "fan_in" else ("conv", "dwconv")   # fan_out modes: the conv inits above
     register_law(f"kaiming_normal_{_mode}", "normal", libraries=("torch.nn", "torchvision", "timm"),
-                 roles=MATRIX, needs=(_mode,), uses=_uses)(
+                 roles=_roles, needs=(_mode,), uses=_uses)(
         lambda c, m=_mode: {"s": np.sqrt(2 / c[m])})
-    register_law(f"kaiming_uniform_{_mode}", "uniform", libraries=("torch.nn", "keras"), roles=MATRIX,
+    register_law(f"kaiming_uniform_{_mode}", "uniform", libraries=("torch.nn", "keras"), roles=_roles,
                  needs=(_mode,), uses=(f"kaiming_uniform_(mode='{_mode}', relu)",) +
                  (("keras HeUniform",) if _mode == "fan_in" else ()))(
         lambda c, m=_mode: {"b": np.sqrt(6 / c[m])})
