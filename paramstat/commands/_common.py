@@ -76,10 +76,10 @@ def _allow_external(value: str) -> bool:
     return cli_allow_external(value)
 
 
-def load_from_args(args, source: str | None = None):
-    """Call paramstat.load with the shared options."""
+def load_from_args(args, source: str | None = None, hash=True):
+    """Call paramstat.load with the shared options (``hash``: load's, the provenance sha256)."""
     from ..sources import load
 
     src = source if source is not None else getattr(args, "source", None)
     return load(src, fresh=args.fresh, seed=args.seed, model=args.model, checkpoint=args.checkpoint,
-                trust_pickle=args.trust_pickle)
+                trust_pickle=args.trust_pickle, hash=hash)

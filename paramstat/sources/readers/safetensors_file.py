@@ -134,7 +134,9 @@ def tensor_order(hdr: dict) -> tuple[list[str], str]:
     return stored, "stored"
 
 
-def entries_from_file(path: str | Path) -> tuple[list[Entry], dict]:
+def entries_from_file(path: str | Path, digest=None) -> tuple[list[Entry], dict]:
+    """Entries in network order (``tensor_order``); with ``digest`` (a sources.onepass.FileDigest of this
+    file) the readers feed it, so reading in data-offset order also hashes the file."""
     hdr, meta, data_start = read_header(path)
     p = str(path)
     try:  # let the library validate too (cheap: header only)
@@ -148,9 +150,19 @@ def entries_from_file(path: str | Path) -> tuple[list[Entry], dict]:
     order, how = tensor_order(hdr)
     meta = dict(meta)
     meta["paramstat_order"] = how
+    def reader(info):
+        if digest is None:
+            return _reader(p, info, data_start)
+        return digest.reader(data_start + int(info["data_offsets"][0]), math.prod(info["shape"]),
+                             ST_DTYPES[info["dtype"]][2], info["shape"])
     out = [Entry(k, tuple(int(s) for s in hdr[k]["shape"]), ST_DTYPES[hdr[k]["dtype"]][0],
-                 _reader(p, hdr[k], data_start)) for k in order]
+                 reader(hdr[k])) for k in order]
     return out, meta
+
+
+def byte_order(ckpt, hdr: dict) -> list[int]:
+    """Record indices of ``ckpt`` in data-offset order of the file (the order of one sequential pass)."""
+    return sorted(range(len(ckpt.records)), key=lambda i: hdr[ckpt.records[i].stored_name]["data_offsets"][0])
 
 
 def read_index(index_path: str | Path) -> tuple[list[Path], dict]:
@@ -181,11 +193,21 @@ def read(p: Path, s: str, ctx):
     """A ``.safetensors`` file, tensor by tensor; its metadata kept in the provenance."""
     from ..build import build, file_provenance
 
-    entries, meta = entries_from_file(p)
+    digest = None
+    if ctx.hash == "deferred":  # one pass (sources/onepass.py): sha256 from the reads in byte order
+        from ..onepass import FileDigest
+
+        hdr, _, data_start = read_header(p)
+        digest = FileDigest(p, [(data_start + i["data_offsets"][0], data_start + i["data_offsets"][1])
+                                for i in hdr.values()])
+    entries, meta = entries_from_file(p, digest)
     prov = dict(ctx.prov)
-    prov.update(file_provenance(p, ctx.hash))
+    prov.update(file_provenance(p, bool(ctx.hash) and digest is None))
     prov["order"] = meta.pop("paramstat_order")
     if meta:
         prov["safetensors_metadata"] = meta
-    return build(entries, source=s, format="safetensors", provenance=prov, warnings=list(ctx.warnings),
-                 roles=ctx.roles, order=ctx.order, path=s)
+    ck = build(entries, source=s, format="safetensors", provenance=prov, warnings=list(ctx.warnings),
+               roles=ctx.roles, order=ctx.order, path=s)
+    if digest is not None:
+        ck.digest, ck.byte_order = digest, byte_order(ck, hdr)
+    return ck
