@@ -9,6 +9,8 @@ The fitted groups are scored by paramstat.verdict.scoring; the rules decide wher
 - a uniform-shaped matrix with values beyond its own bound (paramstat.verdict.features.edge_smear: a
   uniform init whose edge training spread) is ``trained`` with P >= 0.95;
 - only two distinct values (a mask), or every value NaN/Inf: ``undetermined``;
+- the model's untrained-ward evidence from the closest law's std and KS distance is not counted when that
+  law (paramstat.stats.initlaws) is no init of the tensor's role (:func:`discount_misfit`);
 - a tensor whose values follow a known init law exactly (paramstat.verdict.exactlaw: in the law's support
   and Kolmogorov sqrt(m) D < 1.9495, p > 0.001, at the law's exact scale from its role, fans, hidden size or
   library defaults; >= 256 values for a matrix, 64 for a vector, 32 for a norm tensor) is ``untrained``
@@ -18,6 +20,8 @@ Verdict: ``trained`` if P >= thresholds.trained, ``untrained`` if P <= threshold
 ``undetermined``.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -56,6 +60,38 @@ def exact_law_fact(feats: Features) -> dict | None:
     if spec and (spec.get("n_spikes", 0) > 0 or spec.get("top_over_edge", 0.0) >= EXACT_TOP_OVER_EDGE):
         return None
     return el
+
+
+SIG_FEATURES = ("sig_scale_logratio", "sig_ks_stat")
+
+
+def role_misfit(role: str, best: str | None) -> str | None:
+    """``best`` when the signature's closest law is registered (paramstat.stats.initlaws) but is no init of
+    a tensor of this role (e.g. kaiming_normal_fan_out, a conv init, for a linear head), else None."""
+    if not best:
+        return None
+    from ..stats.initlaws import get_law
+
+    try:
+        law = get_law(best)
+    except KeyError:
+        return None
+    return None if role in law.roles else best
+
+
+def discount_misfit(p: float, terms: list, role: str, best: str | None) -> tuple[float, list]:
+    """P without the untrained-ward evidence of the closest law's std / KS when that law does not fit the
+    tensor's role: "std near law X" counts only for laws that could have drawn the tensor."""
+    bad = role_misfit(role, best)
+    if bad is None:
+        return p, terms
+    neg = sum(e.contribution for e in terms if e.feature in SIG_FEATURES and e.contribution < 0)
+    if neg >= 0:
+        return p, terms
+    logit = math.log(max(p, 1e-12) / max(1 - p, 1e-12)) - neg
+    out = [Evidence(e.feature, e.value, 0.0, f"{e.text} (not counted: {bad} is no init of a {role} tensor)")
+           if e.feature in SIG_FEATURES and e.contribution < 0 else e for e in terms]
+    return 1.0 / (1.0 + math.exp(-max(min(logit, 50.0), -50.0))), out
 
 
 def _law_text(el: dict) -> str:
@@ -134,6 +170,7 @@ def judge_features(record, feats: Features, model: dict | None = None) -> Tensor
     else:
         gm = model["groups"][g]
         p, terms = score_group(gm, feats)
+        p, terms = discount_misfit(p, terms, record.role, (feats.stats.get("signature") or {}).get("best"))
         ev += terms
         el = exact_law_fact(feats)
         if el is not None:
