@@ -315,7 +315,7 @@ def tensor_features(record, raw: np.ndarray) -> Features:
     notes["bit0_freq"] = float(freq[0]) if len(freq) else float("nan")
     notes["bit1_freq"] = float(freq[1]) if len(freq) > 1 else float("nan")
 
-    from .exactlaw import exact_law   # the exact-law rule's fact (not a model feature)
+    from .exactlaw import exact_law  # the exact-law rule's fact (not a model feature)
 
     el = exact_law(record, group, x, xs, lo, hi)
     if el is not None:

@@ -13,7 +13,7 @@ The fitted groups are scored by paramstat.verdict.scoring; the rules decide wher
   law (paramstat.stats.initlaws) is no init of the tensor's role (:func:`discount_misfit`);
 - a tensor whose values follow a known init law exactly (paramstat.verdict.exactlaw: in the law's support
   and Kolmogorov sqrt(m) D < 1.9495, p > 0.001, at the law's exact scale from its role, fans, hidden size or
-  library defaults; >= 256 values for a matrix, 64 for a vector, 32 for a norm tensor) is ``untrained``
+  library defaults; >= 256 values for a matrix, 64 for a vector, 256 for a norm tensor) is ``untrained``
   with P <= 0.02 whatever its shape (tiny heads included), unless its spectrum has eigenvalues beyond the
   Marchenko-Pastur edge (top eigenvalue >= 1.1x the edge: training) or its uniform edge smeared.
 Verdict: ``trained`` if P >= thresholds.trained, ``untrained`` if P <= thresholds.untrained, else
