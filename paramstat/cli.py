@@ -40,15 +40,24 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     debug = getattr(args, "debug", False)
+    from . import interrupt
+
     try:
-        rc = args._run(args)
+        with interrupt.installed():  # SIGINT/SIGTERM raise interrupt.Interrupted; temp files are removed
+            rc = args._run(args)
+            interrupt.check()  # a signal whose KeyboardInterrupt a library swallowed still ends the run
         return int(rc or 0)
-    except KeyboardInterrupt:
-        print("paramstat: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as err:
+        sig = err if isinstance(err, interrupt.Interrupted) else interrupt.Interrupted()
+        print(f"paramstat {args.command}: {sig.describe()}", file=sys.stderr)
+        return sig.exit_code
     except Exception as err:  # noqa: BLE001 - the one place that turns errors into one line
         if debug:
             raise
+        if interrupt.received() is not None:  # a library turned the signal into its own error
+            sig = interrupt.Interrupted(interrupt.received())
+            print(f"paramstat {args.command}: {sig.describe()}", file=sys.stderr)
+            return sig.exit_code
         from .errors import ParamstatError
 
         if isinstance(err, ParamstatError):

@@ -52,7 +52,8 @@ def as_bits(arr: np.ndarray, dtype: str) -> np.ndarray:
 def as_float(arr: np.ndarray, dtype: str) -> np.ndarray:
     """Values as a numpy float array (bf16 -> float32 exactly; others unchanged)."""
     if dtype == "bfloat16":
-        u = np.ascontiguousarray(arr).view(np.uint16).astype(np.uint32) << 16
+        u = np.ascontiguousarray(arr).view(np.uint16).astype(np.uint32)
+        u <<= 16  # in place: one float32-sized array, no second temporary
         return u.view(np.float32)
     return np.asarray(arr)
 

@@ -78,6 +78,21 @@ class Checkpoint:
     records: list[TensorRecord]
     provenance: dict = field(default_factory=dict)  # sha256, versions, arch, pretrained/fresh, seed, ...
     warnings: list[str] = field(default_factory=list)
+    # one pass over the bytes (sources/onepass.py): the digest fed by the tensors' reads, and the record
+    # indices in the order their bytes lie in the file (None: the records' order)
+    digest: object | None = field(default=None, repr=False, compare=False)
+    byte_order: list[int] | None = field(default=None, repr=False, compare=False)
+
+    def in_byte_order(self) -> list[TensorRecord]:
+        """The records in the order their bytes lie in the file: reading them so is one sequential pass."""
+        return self.records if self.byte_order is None else [self.records[i] for i in self.byte_order]
+
+    def finish_provenance(self) -> dict:
+        """Fill provenance['sha256'] from the one-pass digest once the values were read (a no-op without
+        one); returns the provenance."""
+        if self.digest is not None and self.provenance.get("sha256") is None:
+            self.provenance["sha256"] = self.digest.hexdigest()
+        return self.provenance
 
     def __iter__(self) -> Iterator[TensorRecord]:
         return iter(self.records)

@@ -194,7 +194,10 @@ def test_non_pickle_says_not_a_checkpoint(tmp_path, content):
         load(str(p))
     assert not isinstance(ei.value, UnsafePickleError)
     msg = str(ei.value)
-    assert "not a PyTorch checkpoint" in msg and repr(content[:16]) in msg and "--trust-pickle" not in msg
+    assert "not a PyTorch checkpoint" in msg and "--trust-pickle" not in msg
+    # what the bytes look like, never the bytes (the file may be a shard the user did not name)
+    assert any(w in msg for w in ("plain text", "binary data", "HTML/XML")), msg
+    assert repr(content[:16]) not in msg and content[:12].decode("latin1") not in msg
 
 
 @pytest.mark.parametrize("protocol", [0, 2])

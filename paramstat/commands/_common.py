@@ -54,12 +54,32 @@ def add_load_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", metavar="FILE", default=None, help="weights file for --model")
     p.add_argument("--trust-pickle", action="store_true",
                    help="allow pickles that need arbitrary code (runs code from the file: only for files you trust)")
+    p.add_argument("--max-tensor-bytes", metavar="SIZE", default="auto", type=_max_tensor_bytes,
+                   help="refuse any tensor, archive member or HDF5 dataset declaring more bytes than this "
+                        "(e.g. 16G; default 8G or a quarter of the RAM, whichever is less)")
+    p.add_argument("--allow-external", nargs="?", const="yes", default="no", metavar="yes|no",
+                   type=_allow_external,
+                   help="follow HDF5 external links / external storage / virtual datasets when the files "
+                        "they name lie inside the input's folder (refused by default)")
 
 
-def load_from_args(args, source: str | None = None):
-    """Call paramstat.load with the shared options."""
+def _max_tensor_bytes(value: str) -> int:
+    """Sets the bound on hostile files while parsing (sources/limits.py, docs/SECURITY.md)."""
+    from ..sources.limits import cli_max_tensor_bytes
+
+    return cli_max_tensor_bytes(value)
+
+
+def _allow_external(value: str) -> bool:
+    from ..sources.limits import cli_allow_external
+
+    return cli_allow_external(value)
+
+
+def load_from_args(args, source: str | None = None, hash=True):
+    """Call paramstat.load with the shared options (``hash``: load's, the provenance sha256)."""
     from ..sources import load
 
     src = source if source is not None else getattr(args, "source", None)
     return load(src, fresh=args.fresh, seed=args.seed, model=args.model, checkpoint=args.checkpoint,
-                trust_pickle=args.trust_pickle)
+                trust_pickle=args.trust_pickle, hash=hash)

@@ -14,14 +14,16 @@ def add_arguments(p) -> None:
     p.add_argument("--force", action="store_true", help="overwrite an existing --json file")
     p.add_argument("--totals-only", action="store_true", help="print only the totals by role")
     p.add_argument("--no-values", action="store_true",
-                   help="do not read the values (skips the non-finite count; header/metadata only)")
+                   help="do not read the values (skips the non-finite count and the sha256; header/metadata only)")
+    p.add_argument("--no-hash", action="store_true", help="leave the provenance sha256 empty")
 
 
 def run(args) -> int:
     check_outputs(args.force, args.json)  # before loading anything
     from ..report.info_summary import summarize
 
-    ckpt = load_from_args(args)
+    # values read in byte order hash a safetensors file in the same pass; headers only: no hash
+    ckpt = load_from_args(args, hash=False if args.no_values or args.no_hash else "deferred")
     info = summarize(ckpt, read_values=not args.no_values)
     if args.json:
         from ..report.jsonout import write_json

@@ -29,6 +29,9 @@ def add_arguments(p) -> None:
                    help="also write a self-contained HTML report (one file, opens offline: docs/REPORTS.md)")
     p.add_argument("--force", action="store_true", help="overwrite existing --h5 / --plots / --json / --html outputs")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-hash", action="store_true",
+                   help="leave the provenance sha256 empty (a safetensors file is hashed by the analysis' own "
+                        "reads anyway; other formats need one more full read)")
 
 
 PLOT_FILES = ("hist.png", "bits_heatmap.png", "spectra.png", "scores.png")
@@ -56,7 +59,8 @@ def run(args) -> int:
     _check_outputs(args)
     result = scan(args.source, fresh=args.fresh, seed=args.seed, model=args.model, checkpoint=args.checkpoint,
                   trust_pickle=args.trust_pickle, h5=args.h5, force=args.force,
-                  progress=not args.no_progress, keep_bits=args.plots is not None or args.html is not None)
+                  progress=not args.no_progress, keep_bits=args.plots is not None or args.html is not None,
+                  hash=not args.no_hash)
     t0 = time.perf_counter()
     if not json_stdout:
         from ..report.scan_report import render

@@ -14,13 +14,18 @@ def summarize(ckpt, read_values: bool = True, progress: bool = True) -> dict:
     tensors = []
     totals: dict[str, dict] = {}
     n_nonfinite = 0
-    for r in track(ckpt.records, total=len(ckpt.records), description="reading", enabled=progress and read_values):
+    counts: dict[str, int] = {}
+    if read_values:  # in byte order: one sequential pass, which also completes a deferred sha256
+        for r in track(ckpt.in_byte_order(), total=len(ckpt.records), description="reading", enabled=progress):
+            if r.analysable:
+                v = as_float(r.read(), r.dtype)
+                counts[r.name] = int(v.size - np.count_nonzero(np.isfinite(v)))
+                del v
+        ckpt.finish_provenance()
+    for r in ckpt.records:
         row = r.meta()
-        nf = None
-        if read_values and r.analysable:
-            v = as_float(r.read(), r.dtype)
-            nf = int(v.size - np.count_nonzero(np.isfinite(v)))
-            del v
+        nf = counts.get(r.name)
+        if nf is not None:
             n_nonfinite += nf
         row["nonfinite"] = nf
         tensors.append(row)

@@ -17,11 +17,14 @@ from .roles import RoleInfo, infer_roles
 __all__ = ["load", "checkpoint_from_module", "infer_roles", "role_map", "RoleInfo"]
 
 
-def load(source, *, fresh=False, seed=0, model=None, checkpoint=None, trust_pickle=False, hash=True):
+def load(source, *, fresh=False, seed=0, model=None, checkpoint=None, trust_pickle=False, hash=True,
+         max_tensor_bytes=None, allow_external=None):
     """The one entry point: a Checkpoint (returned as is), an nn.Module (source = its class name), a
     mapping (unwrapped like a file: nested ``state_dict`` etc.), a path, a timm name, a Hub id or
-    ``pypi:NAME``. ``hash=False`` leaves the files' provenance sha256 None (one full read less)."""
+    ``pypi:NAME``. ``hash=False`` leaves the files' provenance sha256 None (one full read less).
+    ``max_tensor_bytes`` / ``allow_external`` change the process-wide bounds (sources/limits.py,
+    docs/SECURITY.md) for this call."""
     from .dispatch import load as _load
 
     return _load(source, fresh=fresh, seed=seed, model=model, checkpoint=checkpoint, trust_pickle=trust_pickle,
-                 hash=hash)
+                 hash=hash, max_tensor_bytes=max_tensor_bytes, allow_external=allow_external)

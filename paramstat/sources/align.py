@@ -15,7 +15,11 @@ prefix such as ``bert.``), only when EVERY key carries the same one, repeatedly
 """
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
+
+from ..errors import ParamstatError
+from .limits import MAX_DEPTH, MAX_OBJECTS
 
 WRAPPER_KEYS = ("state_dict", "model_state_dict", "model", "net", "network", "module", "params",
                 "weights", "ema", "model_ema", "state_dict_ema", "ema_state_dict")
@@ -23,9 +27,19 @@ WRAPPER_PREFIXES = ("module.", "_orig_mod.", "model.", "state_dict.", "net.", "n
 
 
 def _is_tensor(x) -> bool:
-    import torch
+    """A torch tensor or a legacy file's LazyTensor; torch is not imported for this (when torch is not
+    loaded, nothing can be a torch tensor)."""
+    from .readers.torch_legacy import LazyTensor
 
-    return isinstance(x, torch.Tensor)
+    if isinstance(x, LazyTensor):
+        return True
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
+
+
+def _is_module(x) -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.nn.Module)
 
 
 def _has_tensors(d) -> bool:
@@ -43,26 +57,30 @@ def _describe(v) -> str:
     return type(v).__name__
 
 
-def unwrap(obj, path: str = "") -> tuple[dict, list[str], str]:
+def unwrap(obj, path: str = "", _seen: frozenset = frozenset()) -> tuple[dict, list[str], str]:
     """(flat {key: tensor-or-module}, warnings, where) from a loaded checkpoint object.
 
     ``where`` names the nesting used ('' for top level, 'state_dict', 'checkpoint.model' ...).
     An nn.Module found on the way is returned as {'': module} so the caller can use the architecture.
+    Hostile graphs are bounded: a dict reached again (a cycle, or a shared sub-dict) is not walked twice,
+    nesting deeper than limits.MAX_DEPTH and more than limits.MAX_OBJECTS dicts are refused.
     """
-    import torch
-
     warnings: list[str] = []
-    if isinstance(obj, torch.nn.Module):
+    if _is_module(obj):
         return {"": obj}, warnings, path
     if not isinstance(obj, dict):
         if _is_tensor(obj):
             return {"tensor": obj}, warnings, path
         return {}, [f"{path or 'file'}: a {type(obj).__name__}, not a dict of tensors"], path
+    if id(obj) in _seen or len(_seen) > MAX_DEPTH:
+        raise ParamstatError(f"checkpoint object nested too deeply or cyclic at '{path[:80]}'",
+                             hint="the file is corrupt or hostile")
+    seen = _seen | {id(obj)}
     if not _has_tensors(obj):
         for k in WRAPPER_KEYS:
             v = obj.get(k)
-            if isinstance(v, torch.nn.Module) or (isinstance(v, dict) and v):
-                inner, w, where = unwrap(v, f"{path}.{k}" if path else k)
+            if _is_module(v) or (isinstance(v, dict) and v):
+                inner, w, where = unwrap(v, f"{path}.{k}" if path else k, seen)
                 if inner:
                     others = [f"{kk} ({_describe(vv)})" for kk, vv in obj.items() if kk != k]
                     if others:
@@ -73,7 +91,7 @@ def unwrap(obj, path: str = "") -> tuple[dict, list[str], str]:
         cands = [k for k, v in obj.items() if _has_tensors(v)]
         if len(cands) == 1:
             k = cands[0]
-            inner, w, where = unwrap(obj[k], f"{path}.{k}" if path else k)
+            inner, w, where = unwrap(obj[k], f"{path}.{k}" if path else k, seen)
             others = [f"{kk} ({_describe(vv)})" for kk, vv in obj.items() if kk != k]
             if others:
                 warnings.append(f"weights taken from '{k}'; ignored: " + ", ".join(others[:12]))
@@ -96,14 +114,42 @@ def unwrap(obj, path: str = "") -> tuple[dict, list[str], str]:
 
 
 def _flatten(d: dict, prefix: str, out: dict, warnings: list[str]) -> None:
-    for k, v in d.items():
-        key = f"{prefix}{k}"
+    """Nested dicts of tensors flattened with '.', depth first in insertion order, without recursion.
+    Sharing is preserved: a dict reached a second time (a DAG of shared sub-dicts, or a cycle) is not
+    expanded again but noted once per dict (else 40 levels of a dict shared twice would give 2^40 keys)."""
+    seen: dict[int, str] = {id(d): prefix or "<top>"}
+    shared: list[str] = []
+    walked = 0
+    stack = [iter(d.items())]
+    prefixes = [prefix]
+    while stack:
+        nxt = next(stack[-1], None)
+        if nxt is None:
+            stack.pop()
+            prefixes.pop()
+            continue
+        k, v = nxt
+        key = f"{prefixes[-1]}{k}"
         if _is_tensor(v):
             out[key] = v
         elif isinstance(v, dict):
-            _flatten(v, key + ".", out, warnings)
+            first = seen.get(id(v))
+            if first is not None:
+                shared.append(f"{key} (= {first})")
+                continue
+            walked += 1
+            if walked > MAX_OBJECTS or len(stack) > MAX_DEPTH:
+                raise ParamstatError("checkpoint object too large or nested too deeply to unwrap "
+                                     f"(> {MAX_OBJECTS:,} dicts or > {MAX_DEPTH} levels)",
+                                     hint="the file is corrupt or hostile")
+            seen[id(v)] = key
+            stack.append(iter(v.items()))
+            prefixes.append(key + ".")
         else:
             warnings.append(f"non-tensor entry ignored: {key} ({_describe(v)})")
+    if shared:
+        warnings.append(f"{len(shared)} nested dict(s) appear twice (shared or cyclic), listed once: "
+                        + ", ".join(s[:80] for s in shared[:5]) + (" ..." if len(shared) > 5 else ""))
 
 
 def strip_prefixes(names: list[str]) -> tuple[list[str], str]:

@@ -3,6 +3,8 @@ prefixes, assign roles (the one decision: `build`), number the records in networ
 from __future__ import annotations
 
 import hashlib
+import struct
+import zipfile
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,6 +15,7 @@ import numpy as np
 from ..errors import ParamstatError
 from ..record import Checkpoint, TensorRecord
 from .align import align_to_architecture, same_shapes_in_order, strip_prefixes
+from .limits import check_bytes, check_count, numel
 from .roles import RoleInfo, infer_roles
 
 
@@ -39,6 +42,51 @@ def sha256_file(path: str | Path, chunk: int = 1 << 22) -> str:
 def file_provenance(p: Path, hash: bool = True) -> dict:
     """path, size and sha256 of a file (sha256 None with ``hash=False``: one full read less)."""
     return {"path": str(p.resolve()), "file_size": p.stat().st_size, "sha256": sha256_file(p) if hash else None}
+
+
+def itemsize(dtype: str) -> int:
+    """Bytes per element of a paramstat dtype name (bf16 2, fp8 1; unknown names 1)."""
+    if dtype == "bfloat16":
+        return 2
+    if dtype.startswith("float8"):
+        return 1
+    try:
+        return np.dtype(dtype).itemsize
+    except TypeError:
+        return 1
+
+
+def check_entries(entries: list[Entry], path: str) -> None:
+    """The bounds every reader shares, before any value is read: at most limits.MAX_TENSORS tensors, no
+    negative dimension, no tensor over ``--max-tensor-bytes``."""
+    check_count(len(entries), path)
+    for e in entries:
+        if any(int(d) < 0 for d in e.shape):
+            raise ParamstatError(f"tensor {e.stored_name[:60]!r} has a negative dimension {tuple(e.shape)}",
+                                 path=path, hint="the file is corrupt or hostile")
+        check_bytes(numel(e.shape) * itemsize(e.dtype), f"tensor {e.stored_name[:60]!r}", path)
+
+
+# what reading a tensor's bytes raises when the file is corrupt, truncated or changed since it was opened
+READ_ERRORS = (OSError, EOFError, ValueError, MemoryError, KeyError, IndexError, RuntimeError, struct.error,
+               zipfile.BadZipFile, RecursionError, OverflowError)
+
+
+def guarded_reader(reader, name: str, path: str):
+    """``reader`` whose failures on a corrupt file are one ParamstatError naming the tensor and the file."""
+    if reader is None:
+        return None
+
+    def read():
+        try:
+            return reader()
+        except ParamstatError:
+            raise
+        except READ_ERRORS as e:
+            first = next((ln.strip() for ln in str(e).splitlines() if ln.strip()), "no message")[:120]
+            raise ParamstatError(f"cannot read tensor {name[:60]!r} ({type(e).__name__}: {first})", path=path,
+                                 hint="the file is truncated, corrupt or changed while reading") from e
+    return read
 
 
 class ArchitectureRoles(dict):
@@ -71,6 +119,7 @@ def build(entries: list[Entry], *, source: str, format: str, provenance: dict | 
     if not entries:
         raise ParamstatError("no tensors found in this checkpoint", path=path or source,
                              hint="check that it is a weights file (state dict / safetensors) and not empty")
+    check_entries(entries, path or source)
     names, removed = strip_prefixes([e.name or e.stored_name for e in entries])
     if removed:
         warnings.append(f"wrapper prefix '{removed}' removed from every key")
@@ -116,7 +165,8 @@ def build(entries: list[Entry], *, source: str, format: str, provenance: dict | 
         records.append(TensorRecord(
             name=names[i], stored_name=e.stored_name, dtype=e.dtype, shape=tuple(int(s) for s in e.shape),
             role=inf.role, depth=depth, module_type=inf.module_type, fan_in=inf.fan_in, fan_out=inf.fan_out,
-            groups=inf.groups, reader=e.reader, hidden_size=inf.hidden_size,
+            groups=inf.groups, reader=guarded_reader(e.reader, e.stored_name, path or source),
+            hidden_size=inf.hidden_size,
         ))
     prov = {"source": source, "format": format}
     prov.update(provenance or {})

@@ -44,7 +44,13 @@ from .registry import ReadContext, read_file
 
 
 def load(source, *, fresh=False, seed=0, model=None, checkpoint=None, trust_pickle=False,
-         hash=True) -> Checkpoint:
+         hash=True, max_tensor_bytes=None, allow_external=None) -> Checkpoint:
+    if max_tensor_bytes is not None or allow_external is not None:
+        from .limits import using
+
+        with using(max_tensor_bytes=max_tensor_bytes, allow_external=allow_external):
+            return load(source, fresh=fresh, seed=seed, model=model, checkpoint=checkpoint,
+                        trust_pickle=trust_pickle, hash=hash)
     if isinstance(source, Checkpoint):
         return source
     if source is not None and not isinstance(source, (str, os.PathLike)):
@@ -128,11 +134,18 @@ def _load_path_or_name(s: str, *, fresh: bool, seed: int, trust_pickle: bool, ro
                                  hint="drop --fresh, or give a timm name")
         ctx = ReadContext(roles=roles, order=order, prov=dict(extra_prov or {}), trust_pickle=trust_pickle,
                           hash=hash)
-        if p.is_dir():
-            from .folder import load_folder
+        try:
+            if p.is_dir():
+                from .folder import load_folder
 
-            return load_folder(p, s, ctx)
-        return read_file(p, s, ctx)
+                return load_folder(p, s, ctx)
+            return read_file(p, s, ctx)
+        except RecursionError as e:
+            raise ParamstatError("the file's structure is nested too deeply to read", path=s,
+                                 hint="the file is corrupt or hostile") from e
+        except MemoryError as e:
+            raise ParamstatError("out of memory while reading the file's structure", path=s,
+                                 hint="the file is corrupt or hostile, or needs a machine with more memory") from e
     from .remote import hub, timm
 
     if s.startswith(HUB_PREFIXES):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..errors import ParamstatError
 from ..record import Checkpoint
+from .confine import inside
 from .registry import ReadContext, get_reader, is_readable, read_file, reader_by_extension
 
 
@@ -26,24 +27,25 @@ def load_folder(p: Path, s: str, ctx: ReadContext) -> Checkpoint:
             if arch:
                 prov["arch"] = arch
             prov["hf_config"] = {k: c[k] for k in ("model_type", "architectures", "torch_dtype") if k in c}
-        except (OSError, json.JSONDecodeError, AttributeError):
+        except (OSError, json.JSONDecodeError, AttributeError, UnicodeDecodeError, RecursionError, TypeError,
+                IndexError):
             prov["hf_config"] = "unreadable"
     base = dataclasses.replace(ctx, prov=prov, warnings=[])
     for idx in ("model.safetensors.index.json", "pytorch_model.bin.index.json"):
         if (p / idx).exists():
-            ck = get_reader("index").read(p / idx, s, base)
+            ck = get_reader("index").read(inside(p, idx, f"{idx} (a link)", s), s, base)
             ck.format = "hf-folder" if cfg.exists() else ck.format
             return ck
     for single in ("model.safetensors", "pytorch_model.bin"):
         if (p / single).exists():
-            ck = read_file(p / single, s, dataclasses.replace(base))
+            ck = read_file(inside(p, single, f"{single} (a link)", s), s, dataclasses.replace(base))
             ck.format = "hf-folder" if cfg.exists() else ck.format
             return ck
     files = sorted(f for f in p.iterdir() if f.is_file() and is_readable(f) and reader_by_extension(f).name != "index")
     st = [f for f in files if reader_by_extension(f).name == "safetensors"]
     pick = st if st else files
     if len(pick) == 1:
-        ck = read_file(pick[0], s, dataclasses.replace(base))
+        ck = read_file(inside(p, pick[0].name, f"{pick[0].name} (a link)", s), s, dataclasses.replace(base))
         others = [f.name for f in files if f != pick[0]]
         if others:
             ck.warnings.insert(0, f"folder holds {len(files)} weights files: read {pick[0].name} (its only "

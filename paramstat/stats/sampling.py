@@ -55,13 +55,23 @@ def crop(w2d, max_rows: int, max_cols: int, *, seed: int | None = 0, key: str | 
          streams: tuple[int, ...] = (), rng: np.random.Generator | None = None) -> np.ndarray:
     """At most max_rows x max_cols of the matrix: sorted rows, then sorted columns, without replacement."""
     w = np.asarray(w2d)
-    g = rng if rng is not None else _rng(seed, key, *streams)
-    rows, cols = w.shape
-    if rows > max_rows:
-        w = w[np.sort(g.choice(rows, max_rows, replace=False))]
-    if cols > max_cols:
-        w = w[:, np.sort(g.choice(cols, max_cols, replace=False))]
+    ri, ci = crop_index(w.shape, max_rows, max_cols, seed=seed, key=key, streams=streams, rng=rng)
+    if ri is not None:
+        w = w[ri]
+    if ci is not None:
+        w = w[:, ci]
     return w
+
+
+def crop_index(shape, max_rows: int, max_cols: int, *, seed: int | None = 0, key: str | None = None,
+               streams: tuple[int, ...] = (), rng: np.random.Generator | None = None):
+    """(sorted row indices or None, sorted column indices or None) that ``crop`` keeps (the same draws:
+    rows first, then columns), e.g. to gather a crop of a transposed matrix from the stored one."""
+    g = rng if rng is not None else _rng(seed, key, *streams)
+    rows, cols = (int(s) for s in shape)
+    ri = np.sort(g.choice(rows, max_rows, replace=False)) if rows > max_rows else None
+    ci = np.sort(g.choice(cols, max_cols, replace=False)) if cols > max_cols else None
+    return ri, ci
 
 
 _rng = rng

@@ -32,10 +32,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .initlaws import TN2_STD, get_law, law_cdf, law_std, truncnorm_std  # noqa: F401 (truncnorm_std re-exported)
 from .sampling import sample_index, subsample
 from .shapes import goog_fan_out, torch_fans
 
-LECUN_TN_STD = 0.87962566103423978  # std of N(0,1) truncated to (-2, 2)
+LECUN_TN_STD = TN2_STD  # std of N(0,1) truncated to (-2, 2)
 
 
 @dataclass
@@ -100,39 +101,41 @@ def fans(shape, fan_in=None, fan_out=None, groups=None) -> dict[str, float]:
 
 def candidates(shape, role=None, fan_in=None, fan_out=None, groups=None,
                hidden_size=None) -> list[tuple[str, str, dict]]:
-    """(name, kind, params) for every initializer applicable to this tensor."""
+    """(name, kind, params) for every initializer applicable to this tensor; the laws and their params
+    come from paramstat.stats.initlaws (by name), the choice of laws from the shape and fans."""
     f = fans(shape, fan_in, fan_out, groups)
     nd = len(tuple(shape))
     c: list[tuple[str, str, dict]] = []
     fi, fo = f.get("fan_in"), f.get("fan_out")
+
+    def add(name, **ctx):
+        law = get_law(name)
+        c.append((name, law.dist, law.params(**ctx)))
+
     if hidden_size:  # torch.nn.RNNBase.reset_parameters: every weight and bias U(+-1/sqrt(hidden_size))
-        c.append(("pytorch_rnn", "uniform", {"b": 1 / np.sqrt(hidden_size)}))
+        add("pytorch_rnn", hidden_size=hidden_size)
     if nd >= 2 and fi:
         if not hidden_size:
-            c.append(("pytorch_default", "uniform", {"b": 1 / np.sqrt(fi)}))
+            add("pytorch_default", fan_in=fi)
         for mode in ("fan_in", "fan_out", "fan_out_grouped"):
             if f.get(mode):
-                c.append((f"kaiming_normal_{mode}", "normal", {"s": np.sqrt(2 / f[mode])}))
-                c.append((f"kaiming_uniform_{mode}", "uniform", {"b": np.sqrt(6 / f[mode])}))
+                add(f"kaiming_normal_{mode}", **{mode: f[mode]})
+                add(f"kaiming_uniform_{mode}", **{mode: f[mode]})
         if fo and nd == 2:  # timm _init_weight_goog Linear (EfficientNet/MobileNet heads)
-            c.append(("timm_goog_linear", "uniform", {"b": 1 / np.sqrt(fo)}))
+            add("timm_goog_linear", fan_out=fo)
         if fo:
-            c.append(("xavier_normal", "normal", {"s": np.sqrt(2 / (fi + fo))}))
-            c.append(("xavier_uniform", "uniform", {"b": np.sqrt(6 / (fi + fo))}))
-        sp = np.sqrt(1 / fi) / LECUN_TN_STD
-        c.append(("lecun_normal", "truncnorm", {"s": sp, "a": -2 * sp, "b": 2 * sp}))
-        c.append(("trunc_normal_fan_in", "truncnorm", {"s": np.sqrt(1 / fi), "a": -2.0, "b": 2.0}))
+            add("xavier_normal", fan_in=fi, fan_out=fo)
+            add("xavier_uniform", fan_in=fi, fan_out=fo)
+        add("lecun_normal", fan_in=fi)
+        add("trunc_normal_fan_in", fan_in=fi)
     elif fi and not hidden_size:
-        c.append(("pytorch_default_bias", "uniform", {"b": 1 / np.sqrt(fi)}))
-    c.append(("trunc_normal_0.02", "truncnorm", {"s": 0.02, "a": -2.0, "b": 2.0}))
-    c.append(("normal_0.02", "normal", {"s": 0.02}))
-    c.append(("normal_0.01", "normal", {"s": 0.01}))
-    c.append(("normal_1", "normal", {"s": 1.0}))
-    c.append(("normal_1e-06", "normal", {"s": 1e-6}))
+        add("pytorch_default_bias", fan_in=fi)
+    for name in ("trunc_normal_0.02", "normal_0.02", "normal_0.01", "normal_1", "normal_1e-06"):
+        add(name)
     if nd >= 2:
-        c.append(("orthogonal", "orthogonal", {}))
-    c.append(("constant_0", "constant", {"c": 0.0}))
-    c.append(("constant_1", "constant", {"c": 1.0}))
+        add("orthogonal")
+    add("constant_0")
+    add("constant_1")
     return c
 
 
@@ -152,38 +155,11 @@ def _ndtr(z: np.ndarray) -> np.ndarray:
 
 
 def _cdf(kind: str, p: dict, x: np.ndarray) -> np.ndarray:
-    ndtr = _ndtr
-    if kind == "uniform":
-        return np.clip((x + p["b"]) / (2 * p["b"]), 0.0, 1.0)
-    if kind == "normal":
-        return ndtr(x / p["s"])
-    if kind == "truncnorm":
-        s, a, b = p["s"], p["a"], p["b"]
-        lo, hi = ndtr(a / s), ndtr(b / s)
-        return np.clip((ndtr(np.clip(x, a, b) / s) - lo) / (hi - lo), 0.0, 1.0)
-    raise ValueError(kind)
-
-
-def truncnorm_std(s: float, a: float, b: float) -> float:
-    """Std of N(0, s^2) truncated to [a, b]: with al = a/s, be = b/s, Z = Phi(be) - Phi(al),
-    var/s^2 = 1 + (al phi(al) - be phi(be))/Z - ((phi(al) - phi(be))/Z)^2."""
-    from scipy.special import ndtr
-
-    al, be = a / s, b / s
-    phi = lambda t: np.exp(-0.5 * t * t) / np.sqrt(2 * np.pi)  # noqa: E731
-    z = ndtr(be) - ndtr(al)
-    v = 1 + (al * phi(al) - be * phi(be)) / z - ((phi(al) - phi(be)) / z) ** 2
-    return float(s * np.sqrt(v))
+    return law_cdf(kind, p, x, ndtr=_ndtr)
 
 
 def _std(kind: str, p: dict) -> float:
-    if kind == "uniform":
-        return p["b"] / np.sqrt(3)
-    if kind == "normal":
-        return p["s"]
-    if kind == "truncnorm":
-        return truncnorm_std(p["s"], p["a"], p["b"])
-    return float("nan")
+    return law_std(kind, p) if kind in ("uniform", "normal", "truncnorm") else float("nan")
 
 
 def ks_distance(sorted_x: np.ndarray, cdf_vals: np.ndarray, _steps=None) -> float:

@@ -5,7 +5,11 @@ Over weight matrices, weighted by parameter count. ``trained`` when most decided
 'untrained' in a module whose bias is still exactly constant: no update ever reached it, or 'untrained'
 after the last trained matrix in network order: a reset head) — they and the small tensors of the same
 modules are listed — or when a trained minority holds >= 10% of the parameters in >= 2 matrices (a probe
-trained on a frozen random body); ``undetermined`` when no tensor at all could be decided (only tiny or
+trained on a frozen random body), or when >= 2 confidently trained (P >= CONFIDENT_TRAINED) and a confidently
+untrained (P <= thresholds.mixed) matrix coexist whatever their sizes (a fresh 10x4096 head on two
+trained convs: two confidently trained matrices occur in no fresh or init-scheme checkpoint of the zoo
+(held-out scores; one does: a 1152-value xavier_normal pointwise conv at P 0.986), so the parameter
+majority must not hide them); ``undetermined`` when no tensor at all could be decided (only tiny or
 too-thin tensors); ``untrained`` otherwise. Norm layers exactly at 1/0 inside a trained net are reported
 per tensor (untrained) but do not make a checkpoint ``mixed`` by themselves: a frozen affine norm, or one
 whose output is cancelled, legitimately stays at its init.
@@ -16,6 +20,8 @@ import numpy as np
 
 from .results import TensorVerdict
 from .scoring import load_model
+
+CONFIDENT_TRAINED = 0.95   # P(trained) of matrices that (two or more), beside a confidently untrained one, make 'mixed'
 
 
 def _module(name: str) -> str:
@@ -29,7 +35,8 @@ def judge_checkpoint(tensors: list[TensorVerdict], model: dict | None = None) ->
     there are none). ``trained`` when most decided parameters are trained and no matrix has
     P <= thresholds.mixed (nor is 'untrained' beside a bias still exactly constant); ``mixed`` when such
     matrices exist (or 'untrained' ones after the last trained matrix), or when a trained minority holds
-    >= 10% of the parameters in >= 2 matrices; ``undetermined`` when no tensor was decided; ``untrained``
+    >= 10% of the parameters in >= 2 matrices, or >= 2 matrices with P >= CONFIDENT_TRAINED sit beside one with
+    P <= thresholds.mixed (those confidently untrained ones are listed); ``undetermined`` when no tensor was decided; ``untrained``
     otherwise."""
     model = model or load_model()
     th = model["thresholds"]
@@ -63,6 +70,11 @@ def judge_checkpoint(tensors: list[TensorVerdict], model: dict | None = None) ->
     elif trained_w >= 0.1 * w.sum() and int(is_tr.sum()) >= 2:
         # a trained minority (e.g. a probe on a frozen random body): list the untrained matrices
         bad = [t for t, u in zip(mats, is_un) if u]
+    elif sum(t.verdict == "trained" and t.score >= CONFIDENT_TRAINED for t in mats) >= 2 and \
+            any(t.verdict == "untrained" and t.score <= th.get("mixed", 0.1) for t in mats):
+        # confidently trained and confidently untrained matrices side by side, the untrained ones holding most
+        # parameters: the confidently untrained ones decide 'mixed'
+        bad = [t for t in mats if t.verdict == "untrained" and t.score <= th.get("mixed", 0.1)]
     else:
         return "untrained", score, []
     mods = {_module(t.name) for t in bad}

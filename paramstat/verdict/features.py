@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..dtypes import as_float
-from ..stats.sampling import crop, subsample
+from ..stats.sampling import crop, crop_index, subsample
 from ..stats.shapes import squeezed_matrix
+from ..stats.streaming import mean_std
 
 SUBSAMPLE = 32_768           # values for KS / quantile / moment statistics (fixed-seed subsample)
 SPECTRAL_MAX_DIM = 256       # spectra on at most this many rows (and 4x as many cols), a fixed random subset
@@ -83,11 +84,19 @@ def _moments(x: np.ndarray) -> dict:
 
 
 def _value_runs(x: np.ndarray, cutoff: float | None = None) -> dict:
-    """Runs about the median (estimated on the subsample when given: the test conditions on n1)."""
-    from ..stats.runs import value_runs
+    """Runs about the median (estimated on the subsample when given: the test conditions on n1); with a
+    cutoff the counts come in chunks (stats.streaming.count_runs_above: the same n, n1, R as
+    stats.runs.value_runs without two whole bool arrays)."""
+    from ..stats.runs import runs_z_from_counts, value_runs
 
-    r = value_runs(x, about="median" if cutoff is None else float(cutoff))
-    return {"n": int(r.n), "runs": int(r.runs), "z": float(r.z), "constant": bool(r.constant)}
+    if cutoff is None or x.size == 0:
+        r = value_runs(x, about="median" if cutoff is None else float(cutoff))
+        return {"n": int(r.n), "runs": int(r.runs), "z": float(r.z), "constant": bool(r.constant)}
+    from ..stats.streaming import count_runs_above
+
+    n, n1, runs = count_runs_above(x, float(cutoff))
+    z, _, constant = runs_z_from_counts(n, n1, runs)
+    return {"n": int(n), "runs": int(runs), "z": float(z), "constant": bool(constant)}
 
 
 def _axis_runs_z(x_nd: np.ndarray, cutoff: float) -> float:
@@ -113,6 +122,7 @@ def _bits(raw: np.ndarray, dtype: str) -> tuple[dict, np.ndarray, int]:
 EDGE_KURT = -0.95   # a uniform body: excess kurtosis of U(-b, b) is -1.2, of a normal 0
 EDGE_SE = 6.0       # margin in standard errors of the estimated bound
 EDGE_MAX_M = 4_000_000
+CHUNK = 1 << 22     # values per temporary when a whole-tensor pass needs one (bounded memory)
 
 
 def _ulp(value: float, dtype: str) -> float:
@@ -144,7 +154,7 @@ def edge_smear(x: np.ndarray, kurt: float, dtype: str = "float32") -> dict | Non
         return None
     b_hat = 2.0 * med * (1.0 + EDGE_SE / math.sqrt(m))
     bound = b_hat + 2.0 * _ulp(b_hat, dtype)  # the stored values and the median are rounded to the dtype
-    count = int(np.count_nonzero(np.abs(x) > bound))
+    count = sum(int(np.count_nonzero(np.abs(x[i: i + CHUNK]) > bound)) for i in range(0, n, CHUNK))
     if count < max(5, 1e-4 * n):
         return None
     return {"count": count, "n": n, "bound": bound, "kurt": float(kurt)}
@@ -159,7 +169,15 @@ def spectrum(w2d: np.ndarray):
     m, n = w2d.shape
     if min(m, n) < 8:
         return None
-    w = crop(np.ascontiguousarray(w2d if m <= n else w2d.T), SPECTRAL_MAX_DIM, 4 * SPECTRAL_MAX_DIM, seed=0)
+    if m <= n:
+        w = crop(np.ascontiguousarray(w2d), SPECTRAL_MAX_DIM, 4 * SPECTRAL_MAX_DIM, seed=0)
+    else:  # crop of the transpose gathered from the stored rows (no transposed copy of the whole matrix)
+        ri, ci = crop_index((n, m), SPECTRAL_MAX_DIM, 4 * SPECTRAL_MAX_DIM, seed=0)
+        w = (w2d if ci is None else w2d[ci])
+        w = (w if ri is None else w[:, ri]).T
+        # the layout crop gives a contiguous matrix (numpy's w[:, cols] is Fortran-ordered), so BLAS sums
+        # in the same order and the spectrum is bit for bit the same
+        w = np.asfortranarray(w) if ci is not None else np.ascontiguousarray(w)
     return spectral(w, seed=0)
 
 
@@ -223,11 +241,18 @@ def tensor_features(record, raw: np.ndarray) -> Features:
     group = role_group(record)
     if group == "skipped":
         return Features(group, notes={"n": int(record.numel)})
-    x_nd = np.asarray(as_float(raw, record.dtype)).reshape(record.shape)
-    x_all = x_nd.reshape(-1)
-    finite = np.isfinite(x_all)
-    n_nonfinite = int(x_all.size - finite.sum())
-    x = x_all if n_nonfinite == 0 else x_all[finite]
+    if record.dtype == "bfloat16":  # values and NaN/Inf count in one pass over the bits
+        from ..stats.floatpass import bf16_values
+
+        x_nd, n_nonfinite = bf16_values(raw)
+        x_nd = x_nd.reshape(record.shape)
+        x_all = x_nd.reshape(-1)
+    else:
+        x_nd = np.asarray(as_float(raw, record.dtype)).reshape(record.shape)
+        x_all = x_nd.reshape(-1)
+        n_nonfinite = sum(int(c.size - np.count_nonzero(np.isfinite(c)))
+                          for c in (x_all[i: i + CHUNK] for i in range(0, x_all.size, CHUNK)))
+    x = x_all if n_nonfinite == 0 else x_all[np.isfinite(x_all)]
     x = x.astype(np.float32, copy=False) if x.dtype != np.float64 else x
     n = int(x.size)
     stats: dict = {"nonfinite": n_nonfinite}
@@ -253,8 +278,9 @@ def tensor_features(record, raw: np.ndarray) -> Features:
     n_ks = xs.size
     # shape statistics on the subsample; mean/std/min/max on all values
     mom = _moments(xs)
-    x64 = x.astype(np.float64) if x.size > SUBSAMPLE else xs
-    mom.update(mean=float(x64.mean()), std=float(x64.std()), min=lo, max=hi, n=n, n_moments=int(n_ks))
+    # numpy's float64 mean/std of all values, bit for bit, one 8 MiB float64 chunk at a time
+    mean, std = mean_std(x) if x.size > SUBSAMPLE else (float(xs.mean()), float(xs.std()))
+    mom.update(mean=mean, std=std, min=lo, max=hi, n=n, n_moments=int(n_ks))
     stats["moments"] = mom
     med = float(xs[n_ks // 2]) if n_ks % 2 else float(0.5 * (xs[n_ks // 2 - 1] + xs[n_ks // 2]))
     runs = _value_runs(x, med)
@@ -289,13 +315,18 @@ def tensor_features(record, raw: np.ndarray) -> Features:
     notes["bit0_freq"] = float(freq[0]) if len(freq) else float("nan")
     notes["bit1_freq"] = float(freq[1]) if len(freq) > 1 else float("nan")
 
+    from .exactlaw import exact_law  # the exact-law rule's fact (not a model feature)
+
+    el = exact_law(record, group, x, xs, lo, hi)
+    if el is not None:
+        notes["exact_law"] = el
     if group == "matrix":
         es = edge_smear(x, mom.get("kurt", float("nan")), record.dtype)
         if es is not None:
             notes["edge_smear"] = es
         v["axis_runs_z"] = float(np.clip(_axis_runs_z(x_nd, med) if n_nonfinite == 0 else 0.0, -30.0, 30.0))
         w2d = squeezed_matrix(x_nd)
-        spec = _spectral(w2d.astype(np.float32)) if n_nonfinite == 0 else None
+        spec = _spectral(w2d.astype(np.float32, copy=False)) if n_nonfinite == 0 else None
         stats["spectral"] = spec
         if spec is not None:
             v["spike_frac"] = spec["n_spikes"] / max(spec["rank"], 1)

@@ -8,11 +8,20 @@ The fitted groups are scored by paramstat.verdict.scoring; the rules decide wher
   in the zoo), is ``undetermined`` with P shrunk halfway to 0.5;
 - a uniform-shaped matrix with values beyond its own bound (paramstat.verdict.features.edge_smear: a
   uniform init whose edge training spread) is ``trained`` with P >= 0.95;
-- only two distinct values (a mask), or every value NaN/Inf: ``undetermined``.
+- only two distinct values (a mask), or every value NaN/Inf: ``undetermined``;
+- the model's untrained-ward evidence from the closest law's std and KS distance is not counted when that
+  law (paramstat.stats.initlaws) is no init of the tensor's role (:func:`discount_misfit`);
+- a tensor whose values follow a known init law exactly (paramstat.verdict.exactlaw: in the law's support
+  and Kolmogorov sqrt(m) D < 1.9495, p > 0.001, at the law's exact scale from its role, fans, hidden size or
+  library defaults; >= 256 values for a matrix, 64 for a vector, 256 for a norm tensor) is ``untrained``
+  with P <= 0.02 whatever its shape (tiny heads included), unless its spectrum has eigenvalues beyond the
+  Marchenko-Pastur edge (top eigenvalue >= 1.1x the edge: training) or its uniform edge smeared.
 Verdict: ``trained`` if P >= thresholds.trained, ``untrained`` if P <= thresholds.untrained, else
 ``undetermined``.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -25,6 +34,8 @@ CONSTANT_P = 0.02             # P(trained) of a constant tensor (>= 4 values)
 NORM_MOVED_P = 0.95           # P(trained) of a norm weight/bias that left its constant init
 EDGE_SMEAR_P = 0.95           # P(trained) at least, for a uniform matrix with a smeared edge
 RUNNING_STAT_MOVED_P = 0.85   # P(trained) of running statistics that moved (a model may set its own)
+EXACT_LAW_P = 0.02            # P(trained) at most, for a tensor that follows a known init law exactly
+EXACT_TOP_OVER_EDGE = 1.1     # ... unless its top eigenvalue is this far beyond the MP edge (fresh: 0.97-0.99)
 
 
 def shrink(p):
@@ -36,7 +47,64 @@ def _too_few(n: int) -> str:
     return f"only {n} value{'s' if n != 1 else ''}: too few to decide"
 
 
-RULE_FEATURES = ("too_few_values", "no_spectrum", "two_values", "constant", "nonfinite", "edge_smear")
+RULE_FEATURES = ("too_few_values", "no_spectrum", "two_values", "constant", "nonfinite", "edge_smear", "exact_law")
+
+
+def exact_law_fact(feats: Features) -> dict | None:
+    """The exact-law match the rule uses (features' note), or None when the spectrum or a smeared uniform
+    edge shows training."""
+    el = feats.notes.get("exact_law")
+    if el is None or "edge_smear" in feats.notes:
+        return None
+    spec = feats.stats.get("spectral") or {}
+    if spec and (spec.get("n_spikes", 0) > 0 or spec.get("top_over_edge", 0.0) >= EXACT_TOP_OVER_EDGE):
+        return None
+    return el
+
+
+SIG_FEATURES = ("sig_scale_logratio", "sig_ks_stat")
+
+
+def role_misfit(role: str, best: str | None) -> str | None:
+    """``best`` when the signature's closest law is registered (paramstat.stats.initlaws) but is no init of
+    a tensor of this role (e.g. kaiming_normal_fan_out, a conv init, for a linear head), else None."""
+    if not best:
+        return None
+    from ..stats.initlaws import get_law
+
+    try:
+        law = get_law(best)
+    except KeyError:
+        return None
+    return None if role in law.roles else best
+
+
+def discount_misfit(p: float, terms: list, role: str, best: str | None) -> tuple[float, list]:
+    """P without the untrained-ward evidence of the closest law's std / KS when that law does not fit the
+    tensor's role: "std near law X" counts only for laws that could have drawn the tensor."""
+    bad = role_misfit(role, best)
+    if bad is None:
+        return p, terms
+    neg = sum(e.contribution for e in terms if e.feature in SIG_FEATURES and e.contribution < 0)
+    if neg >= 0:
+        return p, terms
+    logit = math.log(max(p, 1e-12) / max(1 - p, 1e-12)) - neg
+    out = [Evidence(e.feature, e.value, 0.0, f"{e.text} (not counted: {bad} is no init of a {role} tensor)")
+           if e.feature in SIG_FEATURES and e.contribution < 0 else e for e in terms]
+    return 1.0 / (1.0 + math.exp(-max(min(logit, 50.0), -50.0))), out
+
+
+def _law_text(el: dict) -> str:
+    p = el["params"]
+    if el["dist"] == "uniform":
+        law = f"U(+-{p['b']:.4g})"
+    elif el["dist"] == "normal":
+        law = f"N({p.get('mu', 0.0):g}, {p['s']:.4g}^2)"
+    else:
+        law = f"N(0, {p['s']:.4g}^2) truncated to [{p['a']:.4g}, {p['b']:.4g}]"
+    return (f"values follow {el['law']} = {law} ({', '.join(el['libraries'])}) exactly: KS D={el['ks_d']:.4f}, "
+            f"sqrt(m) D={el['stat']:.2f} < 1.95 (p > 0.001) on {el['m']:,} values at the law's own scale: "
+            f"still at that init")
 
 
 def _label(p: float, th: dict) -> str:
@@ -90,6 +158,10 @@ def judge_features(record, feats: Features, model: dict | None = None) -> Tensor
         p = model.get("running_stat_moved_p", RUNNING_STAT_MOVED_P)
         ev.append(Evidence("running_stat_moved", 1.0, 1.7,
                            "running statistics moved from their 0/1 init: forward passes in train mode saw data"))
+    elif g == "norm" and exact_law_fact(feats) is not None:
+        el = exact_law_fact(feats)
+        p = EXACT_LAW_P
+        ev.append(Evidence("exact_law", el["stat"], -4.0, _law_text(el)))
     elif g == "norm":
         p = NORM_MOVED_P if n >= min_n.get("norm", MIN_N["norm"]) else 0.5
         ev.append(Evidence("norm_moved", 1.0, 2.9 if p > 0.5 else 0.0,
@@ -98,8 +170,13 @@ def judge_features(record, feats: Features, model: dict | None = None) -> Tensor
     else:
         gm = model["groups"][g]
         p, terms = score_group(gm, feats)
+        p, terms = discount_misfit(p, terms, record.role, (feats.stats.get("signature") or {}).get("best"))
         ev += terms
-        if n < min_n.get(g, 64):
+        el = exact_law_fact(feats)
+        if el is not None:
+            ev.append(Evidence("exact_law", el["stat"], -4.0, _law_text(el)))
+            p = min(p, EXACT_LAW_P)
+        elif n < min_n.get(g, 64):
             ev.append(Evidence("too_few_values", n, 0.0, _too_few(n)))
             p = shrink(p)
             tv.verdict = "undetermined"
@@ -109,7 +186,8 @@ def judge_features(record, feats: Features, model: dict | None = None) -> Tensor
                                f"uniform body (kurtosis {es['kurt']:.2f}) with {es['count']:,} of {es['n']:,} values "
                                f"beyond its own bound 2 median|x| = {es['bound']:.4g}: a fresh uniform init has none"))
             p = max(p, EDGE_SMEAR_P)
-        if "no_spectrum" in feats.notes and tv.verdict != "undetermined" and "edge_smear" not in feats.notes:
+        if ("no_spectrum" in feats.notes and tv.verdict != "undetermined" and "edge_smear" not in feats.notes
+                and el is None):
             # the spectrum carries most of the matrix model's weight and the zoo holds no trained matrix this thin
             ev.append(Evidence("no_spectrum", feats.notes["no_spectrum"], 0.0,
                                f"a side of only {feats.notes['no_spectrum']} rows/columns: no spectrum, too thin to decide"))
@@ -129,10 +207,11 @@ def judge_tensor(record, raw: np.ndarray, model: dict | None = None) -> TensorVe
     return judge_features(record, tensor_features(record, raw), model)
 
 
-def rule_scores(group, n, constant, model_p, edge_smear, no_spectrum, model: dict):
+def rule_scores(group, n, constant, model_p, edge_smear, no_spectrum, model: dict, exact_law=None):
     """The rules of :func:`judge_features` on arrays (one row per tensor, as in the zoo's feature table):
     ``model_p`` is the group model's P(trained) (ignored for constant rows and other groups), ``edge_smear``
-    and ``no_spectrum`` the facts judge_features reads from the features' notes. Returns (P, verdict)."""
+    and ``no_spectrum`` the facts judge_features reads from the features' notes, ``exact_law`` (optional)
+    :func:`exact_law_fact` is not None. Returns (P, verdict)."""
     th = model["thresholds"]
     min_n = model.get("min_n", MIN_N)
     group, n, constant = np.asarray(group), np.asarray(n), np.asarray(constant, dtype=bool)
@@ -153,8 +232,14 @@ def rule_scores(group, n, constant, model_p, edge_smear, no_spectrum, model: dic
             pp = np.where(edge, np.maximum(pp, EDGE_SMEAR_P), pp)
             small = small | (no_spectrum & ~edge)
         pp = np.where(small, shrink(pp), pp)
+        if exact_law is not None:
+            ex = np.asarray(exact_law, dtype=bool)
+            pp = np.where(ex, np.minimum(pp, EXACT_LAW_P), pp)
+            small = small & ~ex
         p[m] = pp[m]
         und |= m & small
+    if exact_law is not None:
+        p[norm & np.asarray(exact_law, dtype=bool)] = EXACT_LAW_P
     verdict = np.where(p >= th["trained"], "trained", np.where(p <= th["untrained"], "untrained", "undetermined"))
     verdict[und] = "undetermined"
     return p, verdict

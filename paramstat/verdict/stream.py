@@ -19,19 +19,23 @@ from .rules import judge_tensor
 
 
 def scan(source, *, fresh=False, seed=0, model=None, checkpoint=None, trust_pickle=False, h5=None,
-         force=False, progress=True, keep_bits=False) -> ScanResult:
+         force=False, progress=True, keep_bits=False, hash=True) -> ScanResult:
     """Judge every tensor of ``source`` and the checkpoint as a whole.
 
     ``h5``: also write the weights with every statistic beside them (paramstat.store.write_h5, one pass).
     ``keep_bits``: keep per-bit runs Z per tensor (for the heatmap plot) even when the verdict's stats
     carry only the group summary.
+    ``hash``: the provenance sha256 of a file; a safetensors file is hashed by the same sequential reads
+    that feed the analysis (tensors read in byte order, results in network order: sources/onepass.py),
+    other files as their reader does. ``hash=False``: sha256 None.
     """
     t_start = time.perf_counter()
     from ..sources import load
 
     if source is None and checkpoint is None:
         raise ParamstatError("no source given", hint="pass a timm model name, a checkpoint file or a folder")
-    ckpt = load(source, fresh=fresh, seed=seed, model=model, checkpoint=checkpoint, trust_pickle=trust_pickle)
+    ckpt = load(source, fresh=fresh, seed=seed, model=model, checkpoint=checkpoint, trust_pickle=trust_pickle,
+                hash="deferred" if hash else False)
     t_open = time.perf_counter() - t_start
     if len(ckpt) == 0:
         raise ParamstatError("checkpoint has no tensors", path=str(ckpt.source),
@@ -70,12 +74,19 @@ def scan(source, *, fresh=False, seed=0, model=None, checkpoint=None, trust_pick
     else:
         from ..report.progress import track
 
-        for rec in track(ckpt.records, total=len(ckpt), description="scanning", enabled=progress):
+        for rec in track(ckpt.in_byte_order(), total=len(ckpt), description="scanning", enabled=progress):
             t0 = time.perf_counter()
             raw = rec.read()
             clock["read"] += time.perf_counter() - t0
             judge(rec, raw)
             del raw
+        if ckpt.byte_order is not None:  # results in network order
+            pos = {r.name: i for i, r in enumerate(ckpt.records)}
+            tensors.sort(key=lambda tv: pos[tv.name])
+            bit_z = {k: bit_z[k] for k in sorted(bit_z, key=pos.__getitem__)}
+    t0 = time.perf_counter()
+    ckpt.finish_provenance()  # sha256 of the one pass: what the reads did not cover (the tail), else nothing
+    clock["read"] += time.perf_counter() - t0
     t0 = time.perf_counter()
     verdict, score, untrained = judge_checkpoint(tensors)
     clock["analysis"] += time.perf_counter() - t0

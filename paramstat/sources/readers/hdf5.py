@@ -11,7 +11,9 @@ from pathlib import Path
 from ...errors import ParamstatError
 from ...formats import H5_EXT
 from ..build import Entry
+from ..confine import check_h5, h5_dataset
 from ..detect import is_hdf5, is_keras_h5
+from ..limits import current
 from ..registry import register_reader
 
 HINT = ("the file is truncated or not an HDF5 file: re-download or re-save it (paramstat's own .h5: re-create "
@@ -31,9 +33,11 @@ def _open(path: str):
 
 
 def _reader(path: str, hpath: str):
+    allow = current().allow_external
+
     def read():
         with _open(path) as f:
-            return f[hpath][()]
+            return h5_dataset(f, hpath, path, allow)[()]
     return read
 
 
@@ -46,6 +50,7 @@ def load_h5(path: str | Path):
     p = str(path)
     found: list[tuple[int, str, dict]] = []
     with _open(p) as f:
+        check_h5(f, p)
         ours = f.attrs.get("paramstat_format") == "paramstat-h5"
         prov = {}
         warnings: list[str] = []

@@ -12,6 +12,7 @@ from ...errors import ParamstatError
 from ...formats import NPZ_EXT
 from ..build import Entry
 from ..detect import is_npz
+from ..limits import check_bytes, numel
 from ..registry import register_reader
 
 HINT = "the file is truncated or not a numpy .npz archive: re-create it"
@@ -40,17 +41,29 @@ def load_npz(path: str | Path) -> tuple[list[Entry], list[str]]:
                         shape, _fortran, dtype = np.lib.format.read_array_header_1_0(fh)
                     elif version == (2, 0):
                         shape, _fortran, dtype = np.lib.format.read_array_header_2_0(fh)
-                    else:  # rare (utf-8 field names): read the member once
-                        a = np.lib.format.read_array(fh, allow_pickle=False)
-                        shape, dtype = a.shape, a.dtype
-                        del a
+                    else:  # version 3.0 (utf-8 field names): numpy's own header parser, header only
+                        from numpy.lib._format_impl import _read_array_header
+
+                        shape, _fortran, dtype = _read_array_header(fh, version)
+                    data_bytes = info.file_size - fh.tell()
                 key = info.filename[:-4]
                 if dtype.hasobject:
                     warnings.append(f"object array ignored (needs pickle): {key}")
                     continue
+                if dtype.names is not None or dtype.kind not in "biufc" or dtype.subdtype is not None:
+                    warnings.append(f"array of non-numeric dtype {str(dtype)[:40]} ignored: {key}")
+                    continue
+                if any(int(d) < 0 for d in shape):
+                    raise ValueError(f"member {key[:60]} has a negative dimension")
+                nbytes = numel(shape) * dtype.itemsize
+                check_bytes(nbytes, f"array {key[:60]!r}", p)
+                if nbytes > data_bytes:
+                    raise ParamstatError(f"array {key[:60]!r} declares {nbytes:,} bytes, its member holds "
+                                         f"{max(data_bytes, 0):,}", path=p, hint=HINT)
                 name = key.replace("/", ".")
                 entries.append(Entry(key, tuple(int(s) for s in shape), dtype.name, _reader(p, info.filename), name))
-    except (zipfile.BadZipFile, ValueError, EOFError, OSError, KeyError) as e:
+    except (zipfile.BadZipFile, ValueError, EOFError, OSError, KeyError, TypeError, SyntaxError,
+            RecursionError, OverflowError, NotImplementedError) as e:
         first = (str(e).splitlines() or [""])[0][:120]
         raise ParamstatError(f"corrupt .npz archive ({type(e).__name__}: {first})", path=p, hint=HINT) from e
     return entries, warnings

@@ -202,7 +202,8 @@ def read_onnx(path: str | Path) -> tuple[list, dict[str, RoleInfo], list[str]]:
     onnx = _import_onnx()
     p = str(path)
     try:
-        model = onnx.load(p, load_external_data=True)
+        model = onnx.load(p, load_external_data=False)
+        _load_external(model, Path(p), onnx)
     except DecodeError as e:
         raise ParamstatError(f"not an ONNX model (protobuf: {str(e)[:100]})", path=p, hint=HINT) from e
     except (OSError, ValueError, RuntimeError, onnx.checker.ValidationError) as e:   # missing external data
@@ -213,6 +214,7 @@ def read_onnx(path: str | Path) -> tuple[list, dict[str, RoleInfo], list[str]]:
         raise ParamstatError("not an ONNX model (no graph nodes, no initializers)", path=p, hint=HINT)
     tensors, uses, dup = _collect(model, onnx)
     shapes = {k: tuple(int(d) for d in t.dims) for k, t in tensors.items()}
+    _check_sizes(tensors, shapes, p)
     order: list[str] = []
     role: dict[str, tuple[RoleInfo, str]] = {}
     for name, op, i, node in uses:
@@ -259,6 +261,70 @@ def read_onnx(path: str | Path) -> tuple[list, dict[str, RoleInfo], list[str]]:
     if other_dtype:
         warnings.append(f"{len(other_dtype)} tensor(s) of unsupported dtype skipped: " + ", ".join(other_dtype[:5]))
     return entries, infos, warnings
+
+
+# element size of the ONNX tensor types whose bytes sit in raw_data (onnx.TensorProto codes)
+RAW_ITEMSIZE = {1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 12: 4, 13: 8, 16: 2}
+
+
+def _load_external(model, path: Path, onnx) -> None:
+    """External data (``data_location == EXTERNAL``) loaded only from files inside the model's folder
+    (confine.inside: relative, no '..', no symlink out) and only within each file's size and
+    ``--max-tensor-bytes``; then onnx's own loader reads it."""
+    from onnx.external_data_helper import _get_all_tensors, load_external_data_for_model
+
+    from ..confine import inside
+    from ..limits import check_bytes
+
+    base, n_ext = path.parent, 0
+    for t in _get_all_tensors(model):
+        if t.data_location != onnx.TensorProto.EXTERNAL:
+            continue
+        n_ext += 1
+        info = {e.key: e.value for e in t.external_data}
+        target = inside(base, info.get("location"), f"external data of tensor {t.name[:60]!r}", str(path))
+        try:
+            offset, length = int(info.get("offset") or 0), info.get("length")
+            length = int(length) if length is not None else None
+        except ValueError as e:
+            raise ParamstatError(f"corrupt external-data record of tensor {t.name[:60]!r}", path=str(path),
+                                 hint=HINT) from e
+        if not target.is_file():
+            raise ParamstatError(f"external data file of tensor {t.name[:60]!r} is missing", path=str(path),
+                                 hint="keep the external data files next to the .onnx as exported")
+        size = target.stat().st_size
+        if offset < 0 or (length is not None and (length < 0 or offset + length > size)) or offset > size:
+            raise ParamstatError(f"external data of tensor {t.name[:60]!r} lies outside its file "
+                                 f"({size} bytes)", path=str(path), hint=HINT)
+        check_bytes(length if length is not None else size - offset, f"tensor {t.name[:60]!r}", str(path))
+    if n_ext:
+        load_external_data_for_model(model, str(base))
+
+
+def _check_sizes(tensors: dict, shapes: dict, p: str) -> None:
+    """Declared dims against the data present, before any array is built: no negative dim; raw_data
+    holds exactly numel * itemsize bytes; typed fields (float_data ...) hold numel values."""
+    from ..limits import numel
+
+    for name, t in tensors.items():
+        sh = shapes[name]
+        if any(d < 0 for d in sh):
+            raise ParamstatError(f"tensor {name[:60]!r} has a negative dimension {sh}", path=p, hint=HINT)
+        n = numel(sh)
+        if t.raw_data:
+            size = RAW_ITEMSIZE.get(t.data_type)
+            if size is not None and len(t.raw_data) != n * size:
+                raise ParamstatError(f"tensor {name[:60]!r} declares {n:,} elements of {size} bytes, its data "
+                                     f"has {len(t.raw_data):,} bytes", path=p, hint=HINT)
+        else:
+            held = max(len(t.float_data), len(t.int32_data), len(t.int64_data), len(t.double_data),
+                       len(t.uint64_data))
+            if held and held != n and t.data_type in FLOAT_TYPES:
+                raise ParamstatError(f"tensor {name[:60]!r} declares {n:,} elements, its data has {held:,}",
+                                     path=p, hint=HINT)
+            if not held and n and t.data_type in FLOAT_TYPES:
+                raise ParamstatError(f"tensor {name[:60]!r} declares {n:,} elements and holds no data",
+                                     path=p, hint=HINT)
 
 
 def load_checkpoint(path: Path, source: str, *, provenance: dict, warnings: list[str], roles=None, order=None):

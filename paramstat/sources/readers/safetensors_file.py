@@ -18,7 +18,9 @@ from pathlib import Path
 from ...errors import ParamstatError
 from ...formats import ST_EXT
 from ..build import Entry
+from ..confine import inside
 from ..detect import is_safetensors
+from ..limits import check_count
 from ..registry import register_reader
 
 # safetensors dtype -> (paramstat dtype name, item size, little-endian numpy dtype of the stored bytes: bf16
@@ -52,28 +54,43 @@ def read_header(path: str | Path) -> tuple[dict, dict, int]:
         hdr = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ParamstatError(f"corrupt safetensors header ({e.__class__.__name__})", path=str(p), hint=HINT) from e
+    except RecursionError as e:
+        raise ParamstatError("corrupt safetensors header (JSON nested too deeply)", path=str(p), hint=HINT) from e
     if not isinstance(hdr, dict):
         raise ParamstatError("corrupt safetensors header (not a JSON object)", path=str(p), hint=HINT)
     meta = hdr.pop("__metadata__", None) or {}
+    if not isinstance(meta, dict):
+        raise ParamstatError("corrupt safetensors header (__metadata__ is not an object)", path=str(p), hint=HINT)
+    check_count(len(hdr), str(p))
     body = size - 8 - n
     for name, info in hdr.items():
         try:
             dt, shape, (b, e) = info["dtype"], info["shape"], info["data_offsets"]
         except (KeyError, TypeError, ValueError) as err:
-            raise ParamstatError(f"corrupt safetensors header entry {name!r}", path=str(p), hint=HINT) from err
+            raise ParamstatError(f"corrupt safetensors header entry {_short(name)!r}", path=str(p), hint=HINT) from err
+        if not isinstance(dt, str) or not isinstance(shape, list) or \
+                not all(type(x) is int and x >= 0 for x in shape) or \
+                not all(type(x) is int for x in (b, e)):
+            raise ParamstatError(f"corrupt safetensors header entry {_short(name)!r} (dtype must be a string, "
+                                 "shape and data_offsets non-negative integers)", path=str(p), hint=HINT)
         if dt not in ST_DTYPES:
-            raise ParamstatError(f"unsupported safetensors dtype {dt} for {name!r}", path=str(p),
+            raise ParamstatError(f"unsupported safetensors dtype {_short(dt)} for {_short(name)!r}", path=str(p),
                                  hint="paramstat reads F64/F32/F16/BF16/F8 and integer tensors")
         numel = 1
         for s in shape:
-            numel *= int(s)
-        if e > body:
-            raise ParamstatError(f"truncated safetensors file: tensor {name!r} ends at byte {8 + n + e}, "
+            numel *= s
+        if e > body or b > e:
+            raise ParamstatError(f"truncated safetensors file: tensor {_short(name)!r} ends at byte {8 + n + e}, "
                                  f"file has {size}", path=str(p), hint=HINT)
         if e - b != numel * ST_DTYPES[dt][1] or b < 0:
-            raise ParamstatError(f"corrupt safetensors header: tensor {name!r} has {e - b} bytes for shape "
+            raise ParamstatError(f"corrupt safetensors header: tensor {_short(name)!r} has {e - b} bytes for shape "
                                  f"{shape} {dt}", path=str(p), hint=HINT)
     return hdr, meta, 8 + n
+
+
+def _short(s, n: int = 60) -> str:
+    s = str(s)
+    return s if len(s) <= n else s[: n - 3] + "..."
 
 
 def _reader(path: str, info: dict, data_start: int):
@@ -117,7 +134,9 @@ def tensor_order(hdr: dict) -> tuple[list[str], str]:
     return stored, "stored"
 
 
-def entries_from_file(path: str | Path) -> tuple[list[Entry], dict]:
+def entries_from_file(path: str | Path, digest=None) -> tuple[list[Entry], dict]:
+    """Entries in network order (``tensor_order``); with ``digest`` (a sources.onepass.FileDigest of this
+    file) the readers feed it, so reading in data-offset order also hashes the file."""
     hdr, meta, data_start = read_header(path)
     p = str(path)
     try:  # let the library validate too (cheap: header only)
@@ -131,9 +150,19 @@ def entries_from_file(path: str | Path) -> tuple[list[Entry], dict]:
     order, how = tensor_order(hdr)
     meta = dict(meta)
     meta["paramstat_order"] = how
+    def reader(info):
+        if digest is None:
+            return _reader(p, info, data_start)
+        return digest.reader(data_start + int(info["data_offsets"][0]), math.prod(info["shape"]),
+                             ST_DTYPES[info["dtype"]][2], info["shape"])
     out = [Entry(k, tuple(int(s) for s in hdr[k]["shape"]), ST_DTYPES[hdr[k]["dtype"]][0],
-                 _reader(p, hdr[k], data_start)) for k in order]
+                 reader(hdr[k])) for k in order]
     return out, meta
+
+
+def byte_order(ckpt, hdr: dict) -> list[int]:
+    """Record indices of ``ckpt`` in data-offset order of the file (the order of one sequential pass)."""
+    return sorted(range(len(ckpt.records)), key=lambda i: hdr[ckpt.records[i].stored_name]["data_offsets"][0])
 
 
 def read_index(index_path: str | Path) -> tuple[list[Path], dict]:
@@ -144,18 +173,18 @@ def read_index(index_path: str | Path) -> tuple[list[Path], dict]:
         wm = idx["weight_map"]
         if not isinstance(wm, dict):
             raise TypeError("weight_map is not an object")
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as e:
-        raise ParamstatError(f"corrupt safetensors index ({e.__class__.__name__}: {e})", path=str(ip),
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, RecursionError) as e:
+        why = "nested too deeply" if isinstance(e, RecursionError) else f"{e.__class__.__name__}: {_short(e, 100)}"
+        raise ParamstatError(f"corrupt safetensors index ({why})", path=str(ip),
                              hint="the index must be JSON with a 'weight_map' object") from e
-    shards: list[str] = []
-    for s in wm.values():
-        if s not in shards:
-            shards.append(s)
-    paths = [ip.parent / s for s in sorted(shards)]
-    for sp in paths:
-        if not sp.exists():
-            raise ParamstatError(f"shard listed in the index is missing: {sp.name}", path=str(ip),
+    shards = list(dict.fromkeys(wm.values()))
+    paths = []
+    for sh in sorted(shards, key=str):
+        sp = inside(ip.parent, sh, "a shard named in the index", str(ip))
+        if not sp.is_file():
+            raise ParamstatError(f"shard listed in the index is missing: {_short(sh)}", path=str(ip),
                                  hint="download every shard next to the index")
+        paths.append(sp)
     return paths, {"weight_map": wm, "metadata": idx.get("metadata") or {}}
 
 
@@ -164,11 +193,21 @@ def read(p: Path, s: str, ctx):
     """A ``.safetensors`` file, tensor by tensor; its metadata kept in the provenance."""
     from ..build import build, file_provenance
 
-    entries, meta = entries_from_file(p)
+    digest = None
+    if ctx.hash == "deferred":  # one pass (sources/onepass.py): sha256 from the reads in byte order
+        from ..onepass import FileDigest
+
+        hdr, _, data_start = read_header(p)
+        digest = FileDigest(p, [(data_start + i["data_offsets"][0], data_start + i["data_offsets"][1])
+                                for i in hdr.values()])
+    entries, meta = entries_from_file(p, digest)
     prov = dict(ctx.prov)
-    prov.update(file_provenance(p, ctx.hash))
+    prov.update(file_provenance(p, bool(ctx.hash) and digest is None))
     prov["order"] = meta.pop("paramstat_order")
     if meta:
         prov["safetensors_metadata"] = meta
-    return build(entries, source=s, format="safetensors", provenance=prov, warnings=list(ctx.warnings),
-                 roles=ctx.roles, order=ctx.order, path=s)
+    ck = build(entries, source=s, format="safetensors", provenance=prov, warnings=list(ctx.warnings),
+               roles=ctx.roles, order=ctx.order, path=s)
+    if digest is not None:
+        ck.digest, ck.byte_order = digest, byte_order(ck, hdr)
+    return ck

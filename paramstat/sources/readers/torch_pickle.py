@@ -12,6 +12,7 @@ not as a safety refusal; a pickle whose GLOBAL needs code is refused whatever it
 from __future__ import annotations
 
 import pickle
+import re
 import struct
 import sys
 import warnings as _warnings
@@ -23,15 +24,24 @@ from ...formats import TORCH_EXT
 from ...record import Checkpoint
 from ..build import Entry
 from ..detect import is_torch_file, is_torchscript
+from ..limits import check_bytes
 from ..registry import register_reader
+from .torch_legacy import LazyTensor, NeedsTorch, is_legacy_torch, load_legacy
 from .torchscript import CORRUPT_HINT, read_torchscript
+
+TRUST_HINT = "--trust-pickle runs the file's code: pass it only if you trust the file and its source"
 
 
 def _first_reason(msg: str) -> str:
+    """What torch's weights_only unpickler objected to, without its advice to allow-list the global (which
+    would let the file run code): 'it imports eval', or the first sentence of the objection."""
+    m = re.search(r"GLOBAL ([\w.]+)", msg)
+    if m:
+        return f"it imports {m.group(1)}"
     for line in msg.splitlines():
-        s = line.strip()
-        if s.startswith(("Trying to load unsupported", "Unsupported", "Weights only load failed:")) or \
-                "GLOBAL" in s:
+        s = line.strip().removeprefix("WeightsUnpickler error:").strip()
+        if s.startswith(("Trying to load unsupported", "Unsupported", "Weights only load failed:")):
+            s = re.split(r"\. (?=Please|To |You can|Check)|Please use|torch\.serialization", s)[0].rstrip(" .,`(")
             return s[:160]
     return ""
 
@@ -52,11 +62,23 @@ def _looks_like(head: bytes) -> str:
 
 
 def _not_a_checkpoint(p: str) -> ParamstatError:
+    """The message names what the first bytes look like, never the bytes themselves (the file may be a
+    shard the user did not name)."""
     with open(p, "rb") as f:
         head = f.read(32)
-    return ParamstatError(f"not a PyTorch checkpoint: neither a zip archive nor a pickle (starts with "
-                          f"{head[:16]!r}: {_looks_like(head)})", path=p,
-                          hint="the file is corrupt, truncated or in another format: check what wrote it")
+    return ParamstatError(f"not a PyTorch checkpoint: neither a zip archive nor a pickle ({_looks_like(head)})",
+                          path=p, hint="the file is corrupt, truncated or in another format: check what wrote it")
+
+
+def _check_zip_members(p: str) -> None:
+    """Every member's decompressed size (``ZipInfo.file_size``) against the limit, before torch reads any."""
+    try:
+        with zipfile.ZipFile(p) as z:
+            infos = z.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as e:
+        raise ParamstatError(f"corrupt zip archive ({type(e).__name__})", path=p, hint=CORRUPT_HINT) from e
+    for i in infos:
+        check_bytes(i.file_size, f"archive member {i.filename[:60]!r} (decompressed)", p)
 
 
 def _is_pickle_start(p: str) -> bool:
@@ -73,25 +95,35 @@ def _is_pickle_start(p: str) -> bool:
         return False
 
 
-def torch_load(path: str | Path, trust_pickle: bool = False):
-    """The unpickled object. Raises ParamstatError (corrupt) or UnsafePickleError (needs code)."""
-    import torch
-
+def torch_load(path: str | Path, trust_pickle: bool = False, legacy_reader: bool = True):
+    """The unpickled object. Raises ParamstatError (corrupt) or UnsafePickleError (needs code). A legacy
+    (non-zip) file goes to readers/torch_legacy.py (no torch import; its tensors are LazyTensors) unless
+    ``trust_pickle`` or ``legacy_reader=False``."""
     p = str(path)
 
     is_zip = zipfile.is_zipfile(p)
+    if not is_zip and legacy_reader and not trust_pickle and is_legacy_torch(p):
+        try:
+            return load_legacy(p)
+        except NeedsTorch:
+            pass   # a global the torch-free reader does not implement: torch's allow-list decides
+    import torch
+
     if is_zip and is_torchscript(p):
         if not trust_pickle:
             return read_torchscript(p)[0]
         print(f"paramstat: warning: {p}: loading a TorchScript archive with torch.jit.load (--trust-pickle)",
               file=sys.stderr)
+        _check_zip_members(p)
         try:
             with _warnings.catch_warnings():
                 _warnings.simplefilter("ignore")  # torch 2.9+: FutureWarning (jit is deprecated)
                 return dict(torch.jit.load(p, map_location="cpu").state_dict())
-        except RuntimeError as e:
-            raise ParamstatError(f"cannot read the TorchScript archive ({str(e).splitlines()[0][:120]})", path=p,
+        except (RuntimeError, ValueError, OSError, IndexError, KeyError, EOFError) as e:
+            raise ParamstatError(f"torch.jit.load cannot read the TorchScript archive ({_reason(e)})", path=p,
                                  hint=CORRUPT_HINT) from e
+    if is_zip:
+        _check_zip_members(p)
     if trust_pickle:
         print(f"paramstat: warning: {p}: loading with --trust-pickle (weights_only=False): this runs any code "
               "the file contains", file=sys.stderr)
@@ -103,25 +135,36 @@ def torch_load(path: str | Path, trust_pickle: bool = False):
         msg = str(e)
         if not trust_pickle and "Weights only load failed" in msg:
             reason = _first_reason(msg)
-            if "GLOBAL" in reason:
+            if reason.startswith("it imports"):
                 raise UnsafePickleError(f"refused: this pickle needs arbitrary code to load ({reason})",
-                                        path=p, hint="pass --trust-pickle only if you trust the file") from e
+                                        path=p, hint=TRUST_HINT) from e
             if not is_zip and not _is_pickle_start(p):
                 raise _not_a_checkpoint(p) from e
             if "Unsupported" in reason:
                 raise UnsafePickleError(
                     f"refused: the safe loader (weights_only) cannot read this pickle ({reason}; not written "
-                    "by torch.save?)", path=p, hint="pass --trust-pickle only if you trust the file") from e
+                    "by torch.save?)", path=p, hint=TRUST_HINT) from e
         if not is_zip and not _is_pickle_start(p):
             raise _not_a_checkpoint(p) from e
-        raise ParamstatError(f"corrupt pickle ({msg.splitlines()[0][:120]})", path=p, hint=CORRUPT_HINT) from e
+        raise ParamstatError(f"corrupt pickle ({_first_reason(msg) or _reason(e)})", path=p,
+                             hint=CORRUPT_HINT) from e
     except (RuntimeError, EOFError, ValueError, KeyError, IndexError, struct.error, AttributeError,
             ImportError, UnicodeDecodeError, zipfile.BadZipFile, OSError, TypeError) as e:
         if not is_zip and not _is_pickle_start(p):
             raise _not_a_checkpoint(p) from e
-        first = (str(e).splitlines() or [""])[0].split(". ")[0][:120]
-        raise ParamstatError(f"cannot read as a PyTorch checkpoint ({type(e).__name__}: {first})", path=p,
+        raise ParamstatError(f"cannot read as a PyTorch checkpoint ({_reason(e)})", path=p,
                              hint=CORRUPT_HINT) from e
+    except RecursionError as e:
+        raise ParamstatError("cannot read as a PyTorch checkpoint (objects nested too deeply)", path=p,
+                             hint=CORRUPT_HINT) from e
+
+
+def _reason(e: BaseException) -> str:
+    """'TypeName: first non-empty line' (first sentence, at most 120 characters), never an empty '()'."""
+    first = next((ln.strip() for ln in str(e).splitlines() if ln.strip()), "")
+    first = first.split(". ")[0][:120]
+    return f"{type(e).__name__}: {first}" if first else f"{type(e).__name__}, no message"
+
 
 
 def torch_entries(p: Path, s: str, trust_pickle: bool):
@@ -145,8 +188,11 @@ def entries_from_flat(flat: dict, w: list[str], where: str, s: str):
         w = [f"weights nested under '{where}'"] + w
     entries = []
     for k, t in flat.items():
-        entries.append(Entry(k, tuple(t.shape), torch_dtype_name(t.dtype),
-                             (lambda t=t: torch_to_numpy(t)[0])))
+        if isinstance(t, LazyTensor):
+            entries.append(Entry(k, tuple(t.shape), t.dtype, t.read))
+        else:
+            entries.append(Entry(k, tuple(t.shape), torch_dtype_name(t.dtype),
+                                 (lambda t=t: torch_to_numpy(t)[0])))
     if not entries:
         raise ParamstatError("no tensors found in this checkpoint" + (f" ({w[0]})" if w else ""), path=s,
                              hint="check that it is a weights file (a state dict), not e.g. an optimizer dump")

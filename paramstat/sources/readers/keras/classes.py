@@ -69,7 +69,7 @@ def _json_attr(attrs, name: str):
         return None
     try:
         return json.loads(v.decode("utf8") if isinstance(v, bytes) else str(v))
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         return None
 
 

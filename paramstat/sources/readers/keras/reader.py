@@ -45,7 +45,9 @@ import numpy as np
 from ....errors import ParamstatError
 from ....formats import KERAS_EXT
 from ...build import Entry, build
+from ...confine import check_h5, h5_dataset
 from ...detect import has_list_attr, is_keras_zip, keras_h5_layout
+from ...limits import check_bytes, current
 from ...registry import register_reader
 from ...roles import RoleInfo
 from .classes import LEGACY_LEAF, VARS, _class_of, _json_attr, _list_attr, config_layers
@@ -107,6 +109,7 @@ class _Source:
                         n, m = struct.unpack("<HH", head[26:30])
                         self._slice = (info.header_offset + 30 + n + m, info.file_size)
                     else:
+                        check_bytes(info.file_size, f"archive member {member} (decompressed)", path)
                         self._bytes = z.read(member)
             except (zipfile.BadZipFile, KeyError, OSError) as e:
                 raise ParamstatError(f"corrupt .keras archive ({str(e)[:120]})", path=path, hint=HINT) from e
@@ -141,9 +144,11 @@ class _Source:
 # ------------------------------------------------------------------------------------------------ readers
 
 def _reader(src: _Source, hpath: str, fn):
+    allow = current().allow_external
+
     def read():
         with src.open() as f:
-            a = f[hpath][()]
+            a = h5_dataset(f, hpath, src.path, allow)[()]
         a = np.asarray(a)
         return fn(a) if fn is not None else a
     return read
@@ -330,9 +335,10 @@ def load_keras(path, *, source: str, provenance: dict | None = None, warnings: l
             for member, key in (("config.json", "cfg"), ("metadata.json", "meta")):
                 if member not in z.namelist():
                     continue
+                check_bytes(z.getinfo(member).file_size, f"archive member {member} (decompressed)", p)
                 try:
                     obj = json.loads(z.read(member).decode("utf8"))
-                except (json.JSONDecodeError, UnicodeDecodeError):
+                except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
                     warnings.append(f"{member} in the archive is unreadable")
                     continue
                 if key == "cfg":
@@ -344,6 +350,7 @@ def load_keras(path, *, source: str, provenance: dict | None = None, warnings: l
     infos: list[RoleInfo] = []
     transposed = 0
     with src.open() as f:
+        check_h5(f, p)
         layout = keras_h5_layout(f)
         if layout is None:
             raise ParamstatError("not a Keras weights file (no layer_names, model_weights or layers/vars)",
@@ -361,7 +368,10 @@ def load_keras(path, *, source: str, provenance: dict | None = None, warnings: l
             prov["keras_model"] = {"class_name": cfg_json.get("class_name"),
                                    "name": (cfg_json.get("config") or {}).get("name")
                                    if isinstance(cfg_json.get("config"), dict) else None}
-        cfg = config_layers(cfg_json) if cfg_json else {}
+        try:
+            cfg = config_layers(cfg_json) if cfg_json else {}
+        except RecursionError as e:
+            raise ParamstatError("Keras config nested too deeply", path=p, hint=HINT) from e
         try:
             objs, note = _objects(f, layout, cfg)
         except (KeyError, OSError, RuntimeError) as e:

@@ -1,0 +1,118 @@
+"""Bounded-memory whole-tensor statistics reproduce numpy on the full float64 copy bit for bit, and the
+features' faster paths (bf16 pass, cropped spectrum of a transposed matrix) give the same numbers."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from paramstat.dtypes import as_float
+from paramstat.stats.floatpass import bf16_values
+from paramstat.stats.runs import value_runs
+from paramstat.stats.sampling import crop
+from paramstat.stats.spectral import spectral
+from paramstat.stats.streaming import count_runs_above, mean_std, tree_sum
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 400_000), leaf=st.sampled_from([129, 1000, 8192, 65_536]), seed=st.integers(0, 99),
+       loc=st.floats(-5, 5), scale=st.floats(1e-4, 1e3))
+def test_mean_std_equal_numpy_float64(n, leaf, seed, loc, scale):
+    x = (np.random.default_rng(seed).standard_normal(n) * scale + loc).astype(np.float32)
+    x64 = x.astype(np.float64)
+    assert mean_std(x, leaf) == (float(x64.mean()), float(x64.std()))
+
+
+def test_tree_sum_differs_from_a_plain_chunk_sum():
+    """The oracle is sensitive: summing the same chunks in order (not numpy's tree) differs in the last bits."""
+    x = np.random.default_rng(0).standard_normal(1_000_003).astype(np.float32).astype(np.float64) * 1e3 + 0.1
+    exact = tree_sum(x.size, lambda lo, hi: np.add.reduce(x[lo:hi]), 1000)
+    assert exact == float(x.sum())
+    naive = 0.0
+    for lo in range(0, x.size, 1000):
+        naive += float(np.add.reduce(x[lo:lo + 1000]))
+    assert naive != float(x.sum())
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 4096, 1 << 22])
+def test_runs_counts_equal_value_runs(chunk):
+    x = np.random.default_rng(3).standard_normal(50_001).astype(np.float32)
+    x[1000:1100] = 0.5  # a long run across chunk borders
+    med = float(np.median(x))
+    r = value_runs(x, med)
+    assert count_runs_above(x, med, chunk) == (r.n, r.n1, r.runs)
+
+
+def test_bf16_values_equal_as_float_and_count_nonfinite():
+    bits = np.random.default_rng(4).integers(0, 1 << 16, 3_000_000, dtype=np.uint32).astype(np.uint16)
+    x, bad = bf16_values(bits)
+    ref = as_float(bits, "bfloat16")
+    np.testing.assert_array_equal(x.view(np.uint32), ref.view(np.uint32))
+    assert bad == ref.size - np.count_nonzero(np.isfinite(ref)) > 0
+
+
+@pytest.mark.parametrize("shape", [(3000, 200), (1100, 300), (5000, 900), (300, 1100), (4000, 4000), (100, 50)])
+def test_spectrum_of_tall_matrix_equals_cropping_the_transposed_copy(shape):
+    from paramstat.verdict.features import SPECTRAL_MAX_DIM, spectrum
+
+    w = np.random.default_rng(5).standard_normal(shape).astype(np.float32)
+    m, n = shape
+    old = crop(np.ascontiguousarray(w if m <= n else w.T), SPECTRAL_MAX_DIM, 4 * SPECTRAL_MAX_DIM, seed=0)
+    a, b = spectral(old, seed=0), spectrum(w)
+    np.testing.assert_array_equal(a.sv, b.sv)
+    assert (a.shuffle_distance, a.top_eig, a.n_spikes) == (b.shuffle_distance, b.top_eig, b.n_spikes)
+
+
+def test_scan_of_safetensors_imports_no_torch_or_timm(tmp_path):
+    from safetensors.numpy import save_file
+
+    p = tmp_path / "m.safetensors"
+    rng = np.random.default_rng(6)
+    save_file({"fc.weight": rng.standard_normal((64, 32)).astype(np.float32),
+               "fc.bias": rng.standard_normal(64).astype(np.float32)}, str(p))
+    code = ("import sys; from paramstat.cli import main; main(['scan', sys.argv[1], '--no-progress', "
+            "'--json', sys.argv[2]]); bad = [m for m in ('torch', 'timm', 'torchvision') if m in sys.modules]; "
+            "print('IMPORTED', bad); sys.exit(1 if bad else 0)")
+    r = subprocess.run([sys.executable, "-c", code, str(p), str(tmp_path / "o.json")], capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stdout[-500:] + r.stderr[-2000:]
+    assert "IMPORTED []" in r.stdout
+
+
+@pytest.mark.slow
+def test_peak_rss_bounded_by_the_largest_tensor(tmp_path):
+    """A bf16 checkpoint whose largest tensor is 256 MB (32000 x 4096, a 7B embedding) plus 8 LLM matrices:
+    scan's peak RSS (ru_maxrss of the child) < 1.5 GB."""
+    import json
+    import struct
+
+    p = tmp_path / "big.safetensors"
+    shapes = [("model.embed_tokens.weight", (32000, 4096))] + [
+        (f"model.layers.0.mlp.{k}.weight", (11008, 4096)) for k in ("gate_proj", "up_proj")] + [
+        (f"model.layers.0.self_attn.{k}_proj.weight", (4096, 4096)) for k in "qkvo"]
+    hdr, off = {}, 0
+    for name, s in shapes:
+        nb = int(np.prod(s)) * 2
+        hdr[name] = {"dtype": "BF16", "shape": list(s), "data_offsets": [off, off + nb]}
+        off += nb
+    hb = json.dumps(hdr).encode()
+    hb += b" " * (-len(hb) % 8)
+    rng = np.random.default_rng(7)
+    with open(p, "wb") as f:
+        f.write(struct.pack("<Q", len(hb)) + hb)
+        pool = (rng.standard_normal(1 << 22).astype(np.float32) * 0.02).view(np.uint32) >> 16
+        pool = pool.astype(np.uint16)
+        for _, s in shapes:
+            n = int(np.prod(s))
+            for lo in range(0, n, pool.size):
+                f.write(pool[: min(pool.size, n - lo)].tobytes())
+    code = ("import resource, sys; from paramstat.verdict import scan; scan(sys.argv[1], progress=False); "
+            "print('RSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    r = subprocess.run([sys.executable, "-c", code, str(p)], capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr[-2000:]
+    rss_mb = int(r.stdout.split("RSS")[-1]) / 1024
+    assert rss_mb < 1500, rss_mb
