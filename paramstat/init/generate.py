@@ -48,10 +48,13 @@ def build_model(spec: str, num_classes: int | None = None, img_size: int | None 
 
 
 def example_input(model, spec: str, batch: int = 2):
-    """A random input batch of the model's expected shape (for the finite-output check)."""
+    """A random input batch of the model's expected shape (for the forward checks), from its own seed
+    stream (numpy SeedSequence([0, 1])): a generator seeded 0 would repeat a seed-0 init's first draws."""
+    import numpy as np
     import torch
 
-    g = torch.Generator().manual_seed(0)
+    st = np.random.SeedSequence([0, 1]).generate_state(2, dtype=np.uint32)
+    g = torch.Generator().manual_seed(int(st[0]) << 32 | int(st[1]))
     if spec.startswith("mlp:"):
         return torch.randn(batch, int(spec[4:].split(",")[0]), generator=g)
     cfg = getattr(model, "pretrained_cfg", None) or getattr(model, "default_cfg", {}) or {}
