@@ -62,7 +62,7 @@ def test_copula_keeps_marginals_and_gets_covariance():
 
 def test_native_follows_the_law():
     m = _net()
-    rep = native_(m, _profile(), seed=0)
+    rep = native_(m, _profile(), seed=0, scale="profile")
     w = m[8].weight.detach().double().numpy()           # linear 300 -> 200, fan_in 300
     assert w.std() == pytest.approx(300 ** -0.5, rel=0.02)
     ref = stats.gennorm(1.5)
@@ -87,7 +87,7 @@ def test_native_spatial_covariance():
     cov = 0.7 ** dist
     cov = cov / np.mean(np.diag(cov))
     m = _net()
-    rep = native_(m, _profile(cov), seed=2)
+    rep = native_(m, _profile(cov), seed=2, scale="profile")
     w = m[3].weight.detach().double().numpy().reshape(-1, 9)
     got = np.cov(w.T) / w.var()
     assert np.abs(got - cov).max() < 0.08                # t(6) marginals, 4096 filters
@@ -109,6 +109,64 @@ def test_deterministic_per_seed_and_order_free():
     before = d[8].weight.clone()
     native_(d, _profile(), seed=7, roles=("conv",))
     assert torch.equal(d[3].weight, a[3].weight) and torch.equal(d[8].weight, before)
+
+
+def test_fan_scale_mode_is_he_with_the_profile_shape():
+    """Default scale mode 'fan': std = sqrt(2 / fan_in) (He et al. 2015) for conv / linear weights, the
+    family and shape from the profile (gennorm 1.5 for linear, t(6) for conv), biases from the profile."""
+    m = _net()
+    rep = native_(m, _profile(), seed=0)
+    rows = {r.name: r for r in rep.rows}
+    w = m[8].weight.detach().double().numpy()           # fan_in 300
+    assert rows["8.weight"].scale == pytest.approx(math.sqrt(2 / 300), rel=1e-12)
+    assert rows["8.weight"].scale_source == "fan"
+    assert rows["8.weight"].law_scale == pytest.approx(300 ** -0.5, rel=1e-9)
+    assert w.std() == pytest.approx(math.sqrt(2 / 300), rel=0.02)
+    ref = stats.gennorm(1.5)
+    assert stats.kstest(w.ravel() / w.std() * ref.std(), ref.cdf).statistic < 0.01
+    c = m[3].weight.detach().double().numpy()           # fan_in 64 * 9
+    assert c.std() == pytest.approx(math.sqrt(2 / 576), rel=0.03)
+    assert stats.kurtosis(c.ravel()) == pytest.approx(stats.t(6).stats(moments="k"), abs=1.2)   # t(6): 3
+    b = m[8].bias.detach().double().numpy()
+    assert b.std() == pytest.approx(0.01, rel=0.15)      # bias: the profile's law, not a fan law
+    assert all(r.ok for r in check_native(m, rep))
+
+
+def test_profile_mode_refuses_to_extrapolate_the_scale():
+    p = _profile()
+    narrow = dict(RANGE, log_fan_in=[math.log(10), math.log(100)])
+    p["roles"]["linear"]["scale_law"]["range"] = narrow
+    m = _net()
+    rep = native_(m, p, seed=0, scale="profile")
+    rows = {r.name: r for r in rep.rows}
+    assert rows["6.weight"].scale_source == "profile"                   # fan_in 64: inside 10..100
+    assert rows["8.weight"].scale_source.startswith("fan (fan_in 300 outside fitted 10..100")
+    assert rows["8.weight"].scale == pytest.approx(math.sqrt(2 / 300))
+    with pytest.raises(Exception, match="scale mode"):
+        native_(m, p, scale="bogus")
+
+
+def test_constants_of_the_own_init_are_kept_in_every_scheme():
+    """A zero head, a zero-gamma BatchNorm (timm zero_init_last) and BN 1/0 stay as the model set them in
+    native and classic schemes; keep_constants=False overwrites them (classic: norms to 1/0)."""
+    for scheme in ("native", "kaiming_normal", "xavier_uniform"):
+        m = _net()
+        with torch.no_grad():
+            m[8].weight.zero_()
+            m[1].weight.zero_()
+        out = apply_init(m, scheme, profile=_profile(), seed=0)
+        assert torch.all(m[8].weight == 0) and torch.all(m[1].weight == 0) and torch.all(m[1].bias == 0), scheme
+        assert {"8.weight", "1.weight", "1.bias"} <= set(out["kept_constant"])
+        assert out["params"]["8.weight"]["action"] == "kept constant"
+        assert float(m[6].weight.detach().std()) > 0.05                  # the non-constant ones are drawn
+        m2 = _net()
+        with torch.no_grad():
+            m2[8].weight.zero_()
+            m2[1].weight.zero_()
+        apply_init(m2, scheme, profile=_profile(), seed=0, keep_constants=False)
+        assert float(m2[8].weight.detach().std()) > 0.01
+        if scheme != "native":
+            assert torch.all(m2[1].weight == 1)
 
 
 def test_check_fails_on_a_wrong_tensor():

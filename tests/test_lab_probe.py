@@ -262,3 +262,19 @@ def test_random_batch_independent_of_seeded_weights():
     r = np.corrcoef(w.flatten().numpy(), X.flatten().numpy())[0, 1]
     assert abs(r) < 0.05      # independent: sd 1/sqrt(6400) = 0.0125
     assert torch.equal(X, random_batch((100,), 64, seed=3))
+
+
+def test_summary_sd_is_sample_sd_over_seeds():
+    # the spread over seeds is a sample sd (ddof=1): oracle statistics.stdev
+    import statistics
+
+    from paramstat.lab.train import RunResult, StartTrainResult
+
+    accs = [0.5, 0.7, 0.8, 0.95]
+    runs = [RunResult(init="he_normal", seed=i, steps_to_target=None, epochs_to_target=None, final_acc=a,
+                      best_acc=a, final_loss=1.0, steps=10, steps_per_epoch=10, seconds=0.0, diverged=False) for i, a in enumerate(accs)]
+    s = StartTrainResult(config={}, runs=runs).summary()[0]
+    assert s["std_final_acc"] == pytest.approx(statistics.stdev(accs), rel=1e-12)
+    assert s["std_final_acc"] == pytest.approx(float(np.std(accs, ddof=1)), rel=1e-12)
+    one = StartTrainResult(config={}, runs=runs[:1]).summary()[0]
+    assert one["std_final_acc"] == 0.0

@@ -52,6 +52,8 @@ class NativeRow:
     spatial_k: int | None = None
     pos_scale: list | None = None
     qk_rho: float | None = None     # attn_k: cosine with its block's q draws (mimetic structure)
+    law_scale: float | None = None  # the profile law's scale at this tensor (what 'profile' mode would draw)
+    scale_source: str = "profile"   # 'fan' (He/LeCun fan law), 'profile', 'fan (outside fitted fan_in ...)'
 
 
 @dataclass
@@ -60,6 +62,8 @@ class NativeReport:
     profile_sources: list
     rows: list[NativeRow] = field(default_factory=list)
     unmatched: list[str] = field(default_factory=list)
+    kept_constant: list[str] = field(default_factory=list)
+    scale_mode: str = "fan"
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -112,30 +116,70 @@ def predict_params(entry: dict, fan_in: int, fan_out: int, kernel: int, rel_dept
     return float(loc), float(math.exp(ls)), float(np.clip(math.exp(lsh), lo, hi)), e1
 
 
-def native_(module, profile, seed: int = 0, roles: tuple[str, ...] | None = None) -> NativeReport:
+# Fan law of the scale mode 'fan': Var(W) = gain^2 / fan_in (torch fans: in_channels/groups x k*k).
+# gain^2 = 2 (He et al. 2015, ReLU family) for conv / linear weights, 1 (LeCun; Xavier for square W) for
+# attention q/k/v/proj, which no ReLU follows.
+FAN_GAIN2 = {"conv": 2.0, "dwconv": 2.0, "pwconv": 2.0, "linear": 2.0,
+             "attn_q": 1.0, "attn_k": 1.0, "attn_v": 1.0, "attn_proj": 1.0}
+SCALE_MODES = ("fan", "profile", "data")
+
+
+def fan_std(role: str, fan_in: int) -> float | None:
+    """sqrt(gain^2 / fan_in) for the weight roles of FAN_GAIN2; None for roles without a fan law."""
+    g2 = FAN_GAIN2.get(role)
+    return None if g2 is None else math.sqrt(g2 / max(1, fan_in))
+
+
+def native_(module, profile, seed: int = 0, roles: tuple[str, ...] | None = None, scale: str = "fan",
+            keep: set[str] | frozenset = frozenset()) -> NativeReport:
     """Fill ``module``'s parameters in place from ``profile`` (path, 'default' or dict); see module doc.
-    ``roles`` restricts sampling to those roles (others keep the module's init)."""
+    ``roles`` restricts sampling to those roles (others keep the module's init); ``keep``: slot / parameter
+    names left as they are (apply_init passes the model's constant tensors, paramstat.init.keep).
+
+    ``scale``: how weight tensors (roles of FAN_GAIN2) are scaled; family, shape, k x k covariance and q/k
+    alignment always come from the profile.
+    - 'fan' (default): std = fan_std(role, fan_in), the law He / LeCun would use, so the forward length
+      scale is preserved; loc keeps the profile's loc / scale ratio.
+    - 'profile': the profile's scale law (the trained scale). Where fan_in lies outside the law's fitted
+      range the law is not extrapolated: the fan law is used and the row says so (scale_source).
+    - 'data': as 'fan', then apply_init rescales layer by layer on a batch (LSUV without its orthonormal
+      pre-init, Mishkin & Matas 2015).
+    Other roles (biases, norms, embeddings) take the profile's law in every mode."""
     import torch
 
+    from ..errors import ParamstatError
     from .layers import all_slots, qk_block
 
+    if scale not in SCALE_MODES:
+        raise ParamstatError(f"unknown native scale mode {scale!r}", hint="one of " + ", ".join(SCALE_MODES))
     prof = load_profile(profile)
     rep = NativeReport(seed=seed, profile_sources=[s.get("label", s.get("source"))
-                                                   for s in prof["provenance"]["sources"]])
+                                                   for s in prof["provenance"]["sources"]], scale_mode=scale)
     q_draws: dict[str, np.ndarray] = {}
     for s in all_slots(module):
         if roles is not None and s.role not in roles:
+            continue
+        if s.name in keep:
+            rep.kept_constant.append(s.name)
             continue
         mrole, entry = _entry(prof, s.role)
         if entry is None:
             rep.unmatched.append(f"{s.name} ({s.role})")
             continue
-        loc, scale, shp, extrap = predict_params(entry, s.fan_in, s.fan_out, s.kernel, s.rel_depth)
+        loc, law_scale, shp, extrap = predict_params(entry, s.fan_in, s.fan_out, s.kernel, s.rel_depth)
+        scale_v, source = law_scale, "profile"
+        fstd = fan_std(s.role, s.fan_in)
+        lo, hi = (math.exp(v) for v in entry["scale_law"]["range"]["log_fan_in"])
+        outside = not lo * (1 - 1e-9) <= s.fan_in <= hi * (1 + 1e-9)
+        if fstd is not None and (scale != "profile" or outside):
+            source = "fan" if scale != "profile" else f"fan (fan_in {s.fan_in} outside fitted {lo:.0f}..{hi:.0f})"
+            loc, scale_v = loc / law_scale * fstd, fstd
         n = int(s.tensor.numel())
         rng = np.random.default_rng([seed, zlib.crc32(s.name.encode())])
         draws = iid_unit(entry["family"], shp, n, rng)
-        row = NativeRow(s.name, s.role, mrole, entry["family"], loc, scale, shp, n, extrap,
-                        s.fan_in, s.fan_out, s.kernel, round(s.rel_depth, 6))
+        row = NativeRow(s.name, s.role, mrole, entry["family"], loc, scale_v, shp, n, extrap,
+                        s.fan_in, s.fan_out, s.kernel, round(s.rel_depth, 6), law_scale=law_scale,
+                        scale_source=source)
         shape = s.shape
         sc = entry.get("spatial_cov", {}).get(str(s.kernel)) if len(shape) == 4 else None
         if sc is not None and shape[2] == shape[3] == s.kernel:
@@ -151,7 +195,7 @@ def native_(module, profile, seed: int = 0, roles: tuple[str, ...] | None = None
             rho = float(np.clip(predict(entry["qk_alignment"]["law"], feats)[0], -0.95, 0.95))
             draws = rho * q_draws[blk].reshape(draws.shape) + math.sqrt(1.0 - rho * rho) * draws
             row.qk_rho = rho
-        vals = loc + scale * draws.reshape(shape)
+        vals = loc + scale_v * draws.reshape(shape)
         s.write(torch.from_numpy(np.ascontiguousarray(vals)))
         rep.rows.append(row)
     return rep
