@@ -40,6 +40,8 @@ def apply_init(module, scheme: str, *, seed: int = 0, data=None, profile=None, k
     Returns {"scheme", "seed", "params": {name: {"role", "action", "shape", "std"}}, ...} and for
     lsuv/native the scheme's own report under "lsuv" / "native".
     """
+    import copy
+
     import torch
 
     from . import classic
@@ -70,8 +72,31 @@ def apply_init(module, scheme: str, *, seed: int = 0, data=None, profile=None, k
             from ..errors import ParamstatError
 
             raise ParamstatError("native scale 'data' needs a data batch", hint="pass data=<batch of >= 16 inputs>")
+        calib_batch = kw.pop("calibration_batch", None)
+        ref = copy.deepcopy(module) if kw.get("scale", "auto") in ("auto", "own") else None
         rep = native_(module, profile, seed=seed, keep=keep, **kw)
         out["native"] = rep.as_dict()
+        own = {r.name for r in rep.rows if r.scale_source == "own"}
+        if ref is not None and own:
+            from .calibrate import match_variances_
+
+            xb = calib_batch if calib_batch is not None else (data if data is not None else _calibration_batch(module))
+            if xb is None:
+                out["native"]["calibration"] = "none (no input batch known for this module: pass data=)"
+            else:
+                try:
+                    mrep = match_variances_(module, ref, xb, names=own)
+                except Exception as err:  # noqa: BLE001 - a model that cannot run this batch: say so
+                    out["native"]["calibration"] = f"failed ({type(err).__name__}: {err})"
+                else:
+                    out["native"]["calibration"] = mrep.as_dict()
+                    for r in out["native"]["rows"]:
+                        m = next((x for x in mrep.rows if x.name == r["name"]), None)
+                        if m is not None and m.scale != 1.0:
+                            r["scale"] *= m.scale
+                            r["loc"] *= m.scale
+                            r["scale_source"] = "own, matched"
+            del ref
         if rep.scale_mode == "data":
             from .lsuv import lsuv_
 
@@ -102,6 +127,30 @@ def apply_init(module, scheme: str, *, seed: int = 0, data=None, profile=None, k
                 p.fill_(1.0)
     _describe(module, out, action=scheme, keep=keep)
     return out
+
+
+def _calibration_batch(module):
+    """4 N(0, 1) inputs (own seed stream) of a timm model's input shape at 64 px (its own size for ViTs and
+    fixed-resolution models); None for modules without a timm config."""
+    cfg = getattr(module, "pretrained_cfg", None) or getattr(module, "default_cfg", None)
+    if not cfg:
+        return None
+    import torch
+
+    from .generate import example_input
+
+    for size in (64, None):
+        x = example_input(module, "timm", batch=4, size=size)
+        try:
+            was = module.training
+            module.eval()
+            with torch.no_grad():
+                module(x)
+            module.train(was)
+            return x
+        except Exception:  # noqa: BLE001 - e.g. LeViT's fixed attention-bias grid: its own size
+            module.train(was)
+    return None
 
 
 def _describe(module, out: dict, action: str, keep: set[str] = frozenset()) -> None:

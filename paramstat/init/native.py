@@ -121,25 +121,51 @@ def predict_params(entry: dict, fan_in: int, fan_out: int, kernel: int, rel_dept
 # attention q/k/v/proj, which no ReLU follows.
 FAN_GAIN2 = {"conv": 2.0, "dwconv": 2.0, "pwconv": 2.0, "linear": 2.0,
              "attn_q": 1.0, "attn_k": 1.0, "attn_v": 1.0, "attn_proj": 1.0}
-SCALE_MODES = ("fan", "profile", "data")
+SCALE_MODES = ("auto", "own", "fan", "profile", "data")
 
 
-def fan_std(role: str, fan_in: int) -> float | None:
-    """sqrt(gain^2 / fan_in) for the weight roles of FAN_GAIN2; None for roles without a fan law."""
+def fan_std(role: str, fan_in: int, last: bool = False) -> float | None:
+    """sqrt(gain^2 / fan_in) for the weight roles of FAN_GAIN2 (the last weight tensor, the logits layer
+    that no ReLU follows, gain^2 = 1); None for roles without a fan law."""
     g2 = FAN_GAIN2.get(role)
-    return None if g2 is None else math.sqrt(g2 / max(1, fan_in))
+    if g2 is None:
+        return None
+    return math.sqrt((1.0 if last else g2) / max(1, fan_in))
 
 
-def native_(module, profile, seed: int = 0, roles: tuple[str, ...] | None = None, scale: str = "fan",
+def is_torch_default(t, fan_in: int) -> bool:
+    """Whether ``t`` looks drawn by PyTorch's default layer init kaiming_uniform_(a=sqrt(5)) =
+    U(+-1/sqrt(fan_in)): every |value| <= the bound and the std within 5 % of 1/sqrt(3 fan_in) (10 % below
+    1,000 values). That law is nobody's choice for the architecture, and it shrinks the length scale by 6x per
+    ReLU layer (Var = 1/(3 fan_in): Hanin & Rolnick's FM1)."""
+    n = t.numel()
+    if n < 20:
+        return False
+    x = t.detach().double()
+    bound = 1.0 / math.sqrt(max(1, fan_in))
+    tol = 0.05 if n >= 1000 else 0.10
+    return bool(x.abs().max() <= bound * (1 + 1e-6)) and abs(float(x.std()) / (bound / math.sqrt(3)) - 1) <= tol
+
+
+def native_(module, profile, seed: int = 0, roles: tuple[str, ...] | None = None, scale: str = "auto",
             keep: set[str] | frozenset = frozenset()) -> NativeReport:
     """Fill ``module``'s parameters in place from ``profile`` (path, 'default' or dict); see module doc.
     ``roles`` restricts sampling to those roles (others keep the module's init); ``keep``: slot / parameter
     names left as they are (apply_init passes the model's constant tensors, paramstat.init.keep).
 
     ``scale``: how weight tensors (roles of FAN_GAIN2) are scaled; family, shape, k x k covariance and q/k
-    alignment always come from the profile.
-    - 'fan' (default): std = fan_std(role, fan_in), the law He / LeCun would use, so the forward length
-      scale is preserved; loc keeps the profile's loc / scale ratio.
+    alignment always come from the profile, loc keeps the profile's loc / scale ratio.
+    - 'auto' (default): 'own' where the module's own init chose the tensor's scale, 'fan' where it is
+      PyTorch's default U(+-1/sqrt(fan_in)) (is_torch_default), which vanishes with depth -- except in
+      modules with BatchNorm, where every weight takes 'own': BN makes the train-mode forward blind to the
+      scale of the layers it follows, and in eval mode (running stats as built) He-scaled residual branches
+      add up over depth (kaiming_normal gives ghostnet_100 an output std 6.8e3, its own init 0.018).
+    - 'own': the std the module's own (current) init gave the tensor: the architecture's choice (timm
+      ResNet's fan_out He, EfficientNet's goog init, ViT's trunc_normal .02), with the trained shape.
+      apply_init then matches each such layer's output variance to the own init's on a batch (eval mode;
+      paramstat.init.calibrate), which removes the extra gain of correlated k x k filters.
+    - 'fan': std = fan_std(role, fan_in), the law He (conv / linear, ReLU) or LeCun (attention, the
+      logits layer) would use, so the forward length scale is preserved.
     - 'profile': the profile's scale law (the trained scale). Where fan_in lies outside the law's fitted
       range the law is not extrapolated: the fan law is used and the row says so (scale_source).
     - 'data': as 'fan', then apply_init rescales layer by layer on a batch (LSUV without its orthonormal
@@ -156,7 +182,12 @@ def native_(module, profile, seed: int = 0, roles: tuple[str, ...] | None = None
     rep = NativeReport(seed=seed, profile_sources=[s.get("label", s.get("source"))
                                                    for s in prof["provenance"]["sources"]], scale_mode=scale)
     q_draws: dict[str, np.ndarray] = {}
-    for s in all_slots(module):
+    slots = all_slots(module)
+    has_bn = any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in module.modules())
+    last_w = max((i for i, s in enumerate(slots) if s.role in FAN_GAIN2), default=-1)
+    own = {s.name: (float(s.tensor.double().std()) if s.tensor.numel() > 1 else 0.0,
+                    is_torch_default(s.tensor, s.fan_in)) for s in slots if s.role in FAN_GAIN2}
+    for i, s in enumerate(slots):
         if roles is not None and s.role not in roles:
             continue
         if s.name in keep:
@@ -168,12 +199,18 @@ def native_(module, profile, seed: int = 0, roles: tuple[str, ...] | None = None
             continue
         loc, law_scale, shp, extrap = predict_params(entry, s.fan_in, s.fan_out, s.kernel, s.rel_depth)
         scale_v, source = law_scale, "profile"
-        fstd = fan_std(s.role, s.fan_in)
+        fstd = fan_std(s.role, s.fan_in, last=i == last_w)
         lo, hi = (math.exp(v) for v in entry["scale_law"]["range"]["log_fan_in"])
         outside = not lo * (1 - 1e-9) <= s.fan_in <= hi * (1 + 1e-9)
-        if fstd is not None and (scale != "profile" or outside):
-            source = "fan" if scale != "profile" else f"fan (fan_in {s.fan_in} outside fitted {lo:.0f}..{hi:.0f})"
-            loc, scale_v = loc / law_scale * fstd, fstd
+        if fstd is not None and scale != "profile" or outside and fstd is not None:
+            own_std, torch_default = own[s.name]
+            if scale in ("own", "auto") and own_std > 0 and not (scale == "auto" and torch_default and not has_bn):
+                source, target = "own", own_std
+            elif scale == "profile":
+                source, target = f"fan (fan_in {s.fan_in} outside fitted {lo:.0f}..{hi:.0f})", fstd
+            else:
+                source, target = "fan", fstd
+            loc, scale_v = loc / law_scale * target, target
         n = int(s.tensor.numel())
         rng = np.random.default_rng([seed, zlib.crc32(s.name.encode())])
         draws = iid_unit(entry["family"], shp, n, rng)
