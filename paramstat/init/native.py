@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .profile import load_profile, predict, unit_dist
+from .profile import band_cov, load_profile, predict, unit_dist
 
 FALLBACK = {"attn_q": ("linear",), "attn_k": ("linear",), "attn_v": ("linear",), "attn_proj": ("linear",),
             "bn_weight": ("norm_weight",), "bn_bias": ("norm_bias",), "norm_weight": ("bn_weight",),
@@ -221,6 +221,7 @@ def native_(module, profile, seed: int = 0, roles: tuple[str, ...] | None = None
         sc = entry.get("spatial_cov", {}).get(str(s.kernel)) if len(shape) == 4 else None
         if sc is not None and shape[2] == shape[3] == s.kernel:
             k2 = s.kernel * s.kernel
+            sc = band_cov(sc, s.rel_depth)
             draws, d = copula_filters(draws.reshape(-1, k2), np.asarray(sc["cov"]), rng)
             row.spatial_k, row.pos_scale = s.kernel, [float(x) for x in d]
         blk = qk_block(s.name, s.role)
