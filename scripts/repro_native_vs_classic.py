@@ -36,6 +36,20 @@ INITS = ["native:otherdata", "native:otherarch", "he_normal", "xavier_uniform", 
 SEEDS = (0, 1, 2, 3, 4)
 EVAL_EVERY = 5
 SRC = RESULTS / "native_src"
+NAME = "native_vs_classic"
+
+
+def _commit():
+    import subprocess
+
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              cwd=RESULTS.parent.parent).stdout.strip()
+    except OSError:
+        return "?"
+
+
+COMMIT = _commit()
 
 
 def data(name, split, flatten, n=None):
@@ -182,12 +196,12 @@ def report(res):
              f"accuracy every {EVAL_EVERY} steps; epochs {EPOCHS} (n_train {N_TRAIN}, None = the whole split). "
              f"Sources: {list(ARCHS.values())} trained with Adam 1e-3 from their own init, seeds {list(SOURCE_SEEDS)}, "
              f"epochs {SOURCE_EPOCHS} (final test accuracy per source file in zoo/lab/native_vs_classic.json). "
-             f"Settings that ran: {', '.join(done)}. Not run (time): "
-             f"{', '.join(f'{a}/{d}' for a, d in SETTINGS if f'{a}/{d}' not in done) or 'none'}. "
+             f"Code: commit {cfg.get('commit', '?')}. Settings that ran: {', '.join(done)}. Not run (time): "
+             f"{', '.join(x for x in cfg.get('planned', [f'{a}/{d}' for a, d in SETTINGS]) if x not in done) or 'none'}. "
              f"Wall time {cfg['seconds'] / 60:.1f} min on {cfg['machine']} (shared with other jobs, load "
              f"{cfg.get('load', '?')}). Target = 80% of He normal's median final accuracy in that setting. "
              "Script: `python scripts/repro_native_vs_classic.py`.", "",
-             "![curves](img/native_vs_classic_curves.png)", "",
+             f"![curves](img/{NAME}_curves.png)", "",
              "Steps to target: mean ± sd over seeds (a run that never reached it counts as its last step + 5), "
              "reached/runs; final accuracy mean ± sd (ddof 1); acc@5 = test accuracy after 5 steps; vs He: mean "
              "paired difference of steps (Wilcoxon signed-rank p) and of final accuracy (paired t-test p).", "",
@@ -199,7 +213,7 @@ def report(res):
         lines.append(f"| {r['arch']} / {r['data']} | {r['target']:.2f} | {r['init']} | {r['reached']}/{r['n']} | "
                      f"{r['steps_mean']:.1f} ± {r['steps_sd']:.1f} | {r['final_mean']:.3f} ± {r['final_sd']:.3f} | "
                      f"{r['first_mean']:.3f} | {vs[0]} | {vs[1]} |")
-    update_section("native-vs-classic", "\n".join(lines))
+    update_section(NAME.replace("_", "-"), "\n".join(lines))
     plot(res)
     return rows
 
@@ -231,16 +245,21 @@ def plot(res):
         ax.axis("off")
     axes[0][0].set_ylabel("test accuracy (mean of seeds)")
     axes[0][0].legend(fontsize=6)
-    savefig(fig, "native_vs_classic_curves.png")
+    savefig(fig, f"{NAME}_curves.png")
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--report-only", action="store_true")
+    ap.add_argument("--settings", default=None, help="ARCH/DATA,... (default: all SETTINGS, in order)")
+    ap.add_argument("--name", default="native_vs_classic", help="results name (zoo/lab/NAME.json, doc section)")
     a = ap.parse_args()
+    global NAME
+    NAME = a.name
     if a.report_only:
-        report(load_json("native_vs_classic"))
+        report(load_json(NAME))
         return
+    settings = SETTINGS if a.settings is None else [tuple(x.split("/")) for x in a.settings.split(",")]
     import os
 
     import torch
@@ -249,11 +268,13 @@ def main():
     t0 = time.time()
     res = {"config": {"machine": machine_line(), "seconds": 0.0}, "settings": []}
     res["sources"] = train_sources()
-    for arch, ds in SETTINGS:
+    res["config"]["planned"] = [f"{x}/{d}" for x, d in settings]
+    for arch, ds in settings:
         res["settings"].append(run_setting(arch, ds))
         res["config"]["seconds"] = time.time() - t0
         res["config"]["load"] = " ".join(f"{v:.1f}" for v in os.getloadavg())
-        save_json("native_vs_classic", res)
+        res["config"]["commit"] = COMMIT
+        save_json(NAME, res)
         report(res)
 
 

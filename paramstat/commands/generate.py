@@ -27,6 +27,9 @@ def add_arguments(p) -> None:
     p.add_argument("--data", default=None, metavar="digits|mnist5k|shapeset|FILE.npy",
                    help="batch for --scheme lsuv and --scale data: a lab data set or a .npy array (N, ...)")
     p.add_argument("--batch", type=int, default=32, help="images taken from --data (default 32; LSUV needs >= 16)")
+    p.add_argument("--mimetic", type=float, default=None, metavar="RHO",
+                   help="native: mix every attention block's key draws with its query draws at correlation RHO "
+                        "(mimetic init, Trockman & Kolter 2023), instead of the profile's alignment law")
     p.add_argument("--no-keep-constants", action="store_true",
                    help="also overwrite tensors the model's own init leaves constant (zero heads, BN gammas ...)")
     p.add_argument("--check-size", type=int, default=None, metavar="PX",
@@ -52,6 +55,8 @@ def run(args) -> int:
                              hint="give --data digits|mnist5k|shapeset|FILE.npy")
     if args.batch < 1:
         raise ParamstatError("--batch must be positive")
+    if args.mimetic is not None and not -0.95 <= args.mimetic <= 0.95:
+        raise ParamstatError(f"--mimetic must be in [-0.95, 0.95] (got {args.mimetic})")
     if args.output is None and not args.check and not args.json:
         raise ParamstatError("nothing to do", hint="give -o FILE.safetensors, --check or --json")
     from ._common import check_outputs, default_profile
@@ -67,7 +72,8 @@ def run(args) -> int:
     model, g = generate(args.model, profile=profile, seed=args.seed, scheme=scheme,
                         num_classes=args.num_classes, img_size=args.img_size, data=batch,
                         keep_constants=not args.no_keep_constants,
-                        scale=args.scale if scheme == "native" else None, check_size=args.check_size)
+                        scale=args.scale if scheme == "native" else None, check_size=args.check_size,
+                        qk_rho=args.mimetic)
     if args.output:
         save_safetensors(model, args.output, args.force,
                          metadata={"paramstat": "generate", "model": args.model, "scheme": scheme,

@@ -73,11 +73,13 @@ def apply_init(module, scheme: str, *, seed: int = 0, data=None, profile=None, k
 
             raise ParamstatError("native scale 'data' needs a data batch", hint="pass data=<batch of >= 16 inputs>")
         calib_batch = kw.pop("calibration_batch", None)
-        ref = copy.deepcopy(module) if kw.get("scale", "auto") in ("auto", "own") else None
+        ref = copy.deepcopy(module) if kw.get("scale", "auto") != "profile" else None
         rep = native_(module, profile, seed=seed, keep=keep, **kw)
         out["native"] = rep.as_dict()
-        own = {r.name for r in rep.rows if r.scale_source == "own"}
-        if ref is not None and own:
+        tune = {r.name: r for r in rep.rows if r.scale_source in ("own", "fan") and r.role not in ("bias",)
+                and rep.scale_mode != "data"}
+        if ref is not None and tune:
+            _reference_fan_layers(ref, tune, seed)
             from .calibrate import match_variances_
 
             xb = calib_batch if calib_batch is not None else (data if data is not None else _calibration_batch(module))
@@ -85,17 +87,18 @@ def apply_init(module, scheme: str, *, seed: int = 0, data=None, profile=None, k
                 out["native"]["calibration"] = "none (no input batch known for this module: pass data=)"
             else:
                 try:
-                    mrep = match_variances_(module, ref, xb, names=own)
+                    mrep = match_variances_(module, ref, xb, names=set(tune))
                 except Exception as err:  # noqa: BLE001 - a model that cannot run this batch: say so
                     out["native"]["calibration"] = f"failed ({type(err).__name__}: {err})"
                 else:
                     out["native"]["calibration"] = mrep.as_dict()
+                    scales = {x.name: x.scale for x in mrep.rows}
                     for r in out["native"]["rows"]:
-                        m = next((x for x in mrep.rows if x.name == r["name"]), None)
-                        if m is not None and m.scale != 1.0:
-                            r["scale"] *= m.scale
-                            r["loc"] *= m.scale
-                            r["scale_source"] = "own, matched"
+                        f = scales.get(r["name"], 1.0)
+                        if f != 1.0:
+                            r["scale"] *= f
+                            r["loc"] *= f
+                            r["scale_source"] += ", matched"
             del ref
         if rep.scale_mode == "data":
             from .lsuv import lsuv_
@@ -127,6 +130,21 @@ def apply_init(module, scheme: str, *, seed: int = 0, data=None, profile=None, k
                 p.fill_(1.0)
     _describe(module, out, action=scheme, keep=keep)
     return out
+
+
+def _reference_fan_layers(ref, rows: dict, seed: int) -> None:
+    """In the reference copy, the layers native scaled by the fan law get i.i.d. N(0, fan std^2) (He /
+    LeCun, what that law assumes); layers at their own scale keep the module's own init."""
+    import torch
+
+    from .layers import all_slots
+
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for s in all_slots(ref):
+            r = rows.get(s.name)
+            if r is not None and r.scale_source == "fan":
+                s.write(torch.randn(s.shape, generator=g, dtype=torch.float64) * r.scale)
 
 
 def _calibration_batch(module):

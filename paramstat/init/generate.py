@@ -104,7 +104,8 @@ class Generated:
 
 def generate(spec: str, profile=None, seed: int = 0, scheme: str = "native", forward: bool = True,
              num_classes: int | None = None, img_size: int | None = None, data=None,
-             keep_constants: bool = True, scale: str | None = None, check_size: int | None = None):
+             keep_constants: bool = True, scale: str | None = None, check_size: int | None = None,
+             qk_rho: float | None = None):
     """(module, Generated): build ``spec`` and initialise it with ``scheme`` (native uses ``profile``;
     lsuv and native ``scale='data'`` use ``data``, a batch); ``forward``: output std in eval and train mode
     on `example_input` (``check_size``: its image size for convnets)."""
@@ -113,6 +114,10 @@ def generate(spec: str, profile=None, seed: int = 0, scheme: str = "native", for
     t0 = time.perf_counter()
     model = build_model(spec, num_classes=num_classes, img_size=img_size)
     kw = {"scale": scale} if scale is not None and scheme == "native" else {}
+    if qk_rho is not None and scheme == "native":
+        kw["qk_rho"] = qk_rho
+    if scheme == "native" and data is None and spec.startswith("mlp:"):
+        kw["calibration_batch"] = example_input(model, spec, batch=8)
     rep = apply_init(model, scheme, seed=seed, profile=profile, data=data, keep_constants=keep_constants, **kw)
     g = Generated(spec, scheme, seed, int(sum(p.numel() for p in model.parameters())),
                   0.0, rep, unmatched=list(rep.get("native", {}).get("unmatched", [])))

@@ -148,7 +148,7 @@ def is_torch_default(t, fan_in: int) -> bool:
 
 
 def native_(module, profile, seed: int = 0, roles: tuple[str, ...] | None = None, scale: str = "auto",
-            keep: set[str] | frozenset = frozenset()) -> NativeReport:
+            keep: set[str] | frozenset = frozenset(), qk_rho: float | None = None) -> NativeReport:
     """Fill ``module``'s parameters in place from ``profile`` (path, 'default' or dict); see module doc.
     ``roles`` restricts sampling to those roles (others keep the module's init); ``keep``: slot / parameter
     names left as they are (apply_init passes the model's constant tensors, paramstat.init.keep).
@@ -163,14 +163,18 @@ def native_(module, profile, seed: int = 0, roles: tuple[str, ...] | None = None
     - 'own': the std the module's own (current) init gave the tensor: the architecture's choice (timm
       ResNet's fan_out He, EfficientNet's goog init, ViT's trunc_normal .02), with the trained shape.
       apply_init then matches each such layer's output variance to the own init's on a batch (eval mode;
-      paramstat.init.calibrate), which removes the extra gain of correlated k x k filters.
+      paramstat.init.calibrate), which removes the extra gain of correlated k x k filters ('fan' layers
+      likewise, against i.i.d. normal draws at the fan std: the length scale the fan law promises).
     - 'fan': std = fan_std(role, fan_in), the law He (conv / linear, ReLU) or LeCun (attention, the
       logits layer) would use, so the forward length scale is preserved.
     - 'profile': the profile's scale law (the trained scale). Where fan_in lies outside the law's fitted
       range the law is not extrapolated: the fan law is used and the row says so (scale_source).
     - 'data': as 'fan', then apply_init rescales layer by layer on a batch (LSUV without its orthonormal
       pre-init, Mishkin & Matas 2015).
-    Other roles (biases, norms, embeddings) take the profile's law in every mode."""
+    Other roles (biases, norms, embeddings) take the profile's law in every mode.
+    ``qk_rho``: mimetic attention (Trockman & Kolter 2023) at a chosen strength: every attention block's key
+    draws become qk_rho * q_draws + sqrt(1 - qk_rho^2) * k_draws, whatever the profile's alignment law says
+    (W_q W_k^T then has qk_rho * W_q W_q^T ~ qk_rho * n sigma^2 I as its mean part)."""
     import torch
 
     from ..errors import ParamstatError
@@ -211,6 +215,14 @@ def native_(module, profile, seed: int = 0, roles: tuple[str, ...] | None = None
             else:
                 source, target = "fan", fstd
             loc, scale_v = loc / law_scale * target, target
+        if s.role == "bias" and scale != "profile":
+            # a bias law fitted on few tensors can extrapolate far (a fit through 8 source biases gave conv
+            # biases std 6.3 and killed a CNN); at a propagating scale no bias exceeds PyTorch's default range:
+            # std <= 1/sqrt(fan_in), |loc| <= that std
+            cap = 1.0 / math.sqrt(max(1, s.fan_in))
+            if scale_v > cap:
+                scale_v, source = cap, "capped at 1/sqrt(fan_in)"
+            loc = float(np.clip(loc, -scale_v, scale_v))
         n = int(s.tensor.numel())
         rng = np.random.default_rng([seed, zlib.crc32(s.name.encode())])
         draws = iid_unit(entry["family"], shp, n, rng)
@@ -227,10 +239,12 @@ def native_(module, profile, seed: int = 0, roles: tuple[str, ...] | None = None
         blk = qk_block(s.name, s.role)
         if blk is not None and s.role == "attn_q":
             q_draws[blk] = draws
-        elif blk is not None and blk in q_draws and q_draws[blk].size == draws.size and "qk_alignment" in entry:
+        elif blk is not None and blk in q_draws and q_draws[blk].size == draws.size and (
+                "qk_alignment" in entry or qk_rho is not None) and s.role == "attn_k":
             feats = {"log_fan_in": math.log(max(1, s.fan_in)), "rel_depth": s.rel_depth,
                      "log_fan_out": math.log(max(1, s.fan_out)), "log_kernel": 0.0}
-            rho = float(np.clip(predict(entry["qk_alignment"]["law"], feats)[0], -0.95, 0.95))
+            rho = float(np.clip(qk_rho if qk_rho is not None else predict(entry["qk_alignment"]["law"], feats)[0],
+                                -0.95, 0.95))
             draws = rho * q_draws[blk].reshape(draws.shape) + math.sqrt(1.0 - rho * rho) * draws
             row.qk_rho = rho
         vals = loc + scale_v * draws.reshape(shape)
