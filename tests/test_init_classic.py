@@ -70,8 +70,8 @@ def test_biases_zero_norms_one_embedding_kept():
     m = _lin()
     emb = m[2].weight.detach().clone()
     with torch.no_grad():
-        m[1].weight.fill_(3.0)
-        m[1].bias.fill_(2.0)
+        m[1].weight.normal_(3.0, 0.1)          # not constant: the scheme sets norms to 1 / 0
+        m[1].bias.normal_(2.0, 0.1)
     rep = apply_init(m, "kaiming_uniform", seed=0)
     assert torch.count_nonzero(m[0].bias) == 0
     assert torch.all(m[1].weight == 1) and torch.all(m[1].bias == 0)
@@ -79,6 +79,15 @@ def test_biases_zero_norms_one_embedding_kept():
     assert rep["params"]["0.bias"]["action"] == "zeros"
     assert rep["params"]["1.weight"]["action"] == "ones"
     assert rep["params"]["2.weight"]["action"] == "kept"
+    # constant norm parameters are the architecture's choice: kept unless keep_constants=False
+    for keep in (True, False):
+        m = _lin()
+        with torch.no_grad():
+            m[1].weight.fill_(3.0)
+            m[1].bias.fill_(2.0)
+        rep = apply_init(m, "kaiming_uniform", seed=0, keep_constants=keep)
+        assert torch.all(m[1].weight == (3.0 if keep else 1.0)) and torch.all(m[1].bias == (2.0 if keep else 0.0))
+        assert rep["params"]["1.weight"]["action"] == ("kept constant" if keep else "ones")
 
 
 def test_deterministic_and_global_rng_untouched():

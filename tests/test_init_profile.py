@@ -196,3 +196,28 @@ def test_qk_alignment_recovered():
     v, _ = predict(qk["law"], {"log_fan_in": math.log(e), "rel_depth": 0.5, "log_fan_out": math.log(e),
                                "log_kernel": 0.0})
     assert v == pytest.approx(rho, abs=3 / e)
+
+
+def test_spatial_cov_per_kernel_size_and_depth_band():
+    """Covariance per k (3x3 and 5x5 apart) and per depth band: shallow filters with neighbour correlation
+    0.8, deep ones 0.1 (AR(1)-like on the tap grid); each band recovers its own, the pooled one lies between."""
+    from paramstat.init.profile import band_cov, spatial_cov
+
+    rng = np.random.default_rng(0)
+
+    def filters(k, rho, n=3000):
+        idx = np.arange(k * k)
+        dist = np.hypot(idx[:, None] // k - idx[None] // k, idx[:, None] % k - idx[None] % k)
+        cov = rho ** dist
+        return rng.multivariate_normal(np.zeros(k * k), cov, size=n).reshape(n, 1, k, k), cov
+
+    (a, ca), (b, cb), (c, _) = filters(3, 0.8), filters(3, 0.1), filters(5, 0.5)
+    sc = spatial_cov([(a, 0.0), (a.copy(), 0.1), (b, 0.9), (b.copy(), 1.0), (c, 0.5)])
+    assert set(sc) == {"3", "5"} and sc["3"]["n_tensors"] == 4 and sc["5"]["n_tensors"] == 1
+    shallow, deep = band_cov(sc["3"], 0.05), band_cov(sc["3"], 1.0)
+    assert np.abs(np.asarray(shallow["cov"]) - ca).max() < 0.08
+    assert np.abs(np.asarray(deep["cov"]) - cb).max() < 0.08
+    pooled = np.asarray(sc["3"]["cov"])[0, 1]
+    assert cb[0, 1] + 0.2 < pooled < ca[0, 1] - 0.2
+    assert band_cov(sc["3"], 0.5) is sc["3"]                      # middle band: too few tensors, pooled
+    assert "bands" not in sc["5"]

@@ -233,3 +233,48 @@ def test_native_profile_from_our_trained_nets_through_starttrain(tmp_path):
     src_b = float(np.mean([float(m.convs[1].bias.detach().std()) for m in srcs]))
     assert float(he.convs[1].bias.detach().abs().max()) == 0.0
     assert 0.3 < float(nat.convs[1].bias.detach().std()) / src_b < 3
+
+
+@pytest.mark.parametrize("init,c", [("fan_in_1", 1.0), ("he_normal", 2.0), ("he_2x", 4.0)])
+def test_first_layer_M_matches_theory_with_random_inputs(init, c):
+    """FM1 at layer 1 (Hanin & Rolnick 2018): x ~ N(0, I_n0) independent of W, W_ij ~ N(0, c/n0), bias 0
+    (classic schemes zero it). Given x, z_i = w_i . x ~ N(0, c ||x||^2 / n0), and E relu(z)^2 = Var(z)/2, so
+    E[M_1] = E[(1/n1) sum_i relu(z_i)^2] = (c/2) E||x||^2 / n0 = c/2 exactly: 0.5 / 1 / 2 for 1/n, He, 2x He.
+    Sampling sd of the estimate (n0 = n1 = 256, B = 256, 5 seeds): per row the weight norm gives relative
+    sd sqrt(2/n0) and the inputs ~ sqrt(5/(4B)); over 256 rows x 5 seeds ~ 0.3 %; the 3 % band is > 8 sd.
+    Before the input batch had its own seed stream it repeated the first weight matrix's draws
+    (correlation 0.996): M_1 was 1.39 / 2.78 / 5.56."""
+    Ms, M0s = [], []
+    for s in range(5):
+        r = probe_spec("mlp:256,256,256,10", init=init, data="random", batch=256, seed=s)
+        Ms.append(r.layers[0].M)
+        M0s.append(r.M0)
+    assert np.mean(M0s) == pytest.approx(1.0, rel=0.02)
+    assert np.mean(Ms) == pytest.approx(c / 2, rel=0.03)
+
+
+def test_random_batch_independent_of_seeded_weights():
+    # the input batch and a weight init seeded with the same seed must not share draws
+    g = torch.Generator().manual_seed(3)
+    w = torch.empty(64, 100)
+    torch.nn.init.kaiming_normal_(w, generator=g)
+    X = random_batch((100,), 64, seed=3)
+    r = np.corrcoef(w.flatten().numpy(), X.flatten().numpy())[0, 1]
+    assert abs(r) < 0.05      # independent: sd 1/sqrt(6400) = 0.0125
+    assert torch.equal(X, random_batch((100,), 64, seed=3))
+
+
+def test_summary_sd_is_sample_sd_over_seeds():
+    # the spread over seeds is a sample sd (ddof=1): oracle statistics.stdev
+    import statistics
+
+    from paramstat.lab.train import RunResult, StartTrainResult
+
+    accs = [0.5, 0.7, 0.8, 0.95]
+    runs = [RunResult(init="he_normal", seed=i, steps_to_target=None, epochs_to_target=None, final_acc=a,
+                      best_acc=a, final_loss=1.0, steps=10, steps_per_epoch=10, seconds=0.0, diverged=False) for i, a in enumerate(accs)]
+    s = StartTrainResult(config={}, runs=runs).summary()[0]
+    assert s["std_final_acc"] == pytest.approx(statistics.stdev(accs), rel=1e-12)
+    assert s["std_final_acc"] == pytest.approx(float(np.std(accs, ddof=1)), rel=1e-12)
+    one = StartTrainResult(config={}, runs=runs[:1]).summary()[0]
+    assert one["std_final_acc"] == 0.0

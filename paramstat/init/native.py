@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from ..stats.sampling import subsample as sample_values
-from .profile import load_profile, predict, unit_dist
+from .profile import band_cov, load_profile, predict, unit_dist
 
 FALLBACK = {"attn_q": ("linear",), "attn_k": ("linear",), "attn_v": ("linear",), "attn_proj": ("linear",),
             "bn_weight": ("norm_weight",), "bn_bias": ("norm_bias",), "norm_weight": ("bn_weight",),
@@ -53,6 +53,8 @@ class NativeRow:
     spatial_k: int | None = None
     pos_scale: list | None = None
     qk_rho: float | None = None     # attn_k: cosine with its block's q draws (mimetic structure)
+    law_scale: float | None = None  # the profile law's scale at this tensor (what 'profile' mode would draw)
+    scale_source: str = "profile"   # 'fan' (He/LeCun fan law), 'profile', 'fan (outside fitted fan_in ...)'
 
 
 @dataclass
@@ -61,6 +63,8 @@ class NativeReport:
     profile_sources: list
     rows: list[NativeRow] = field(default_factory=list)
     unmatched: list[str] = field(default_factory=list)
+    kept_constant: list[str] = field(default_factory=list)
+    scale_mode: str = "fan"
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -113,46 +117,138 @@ def predict_params(entry: dict, fan_in: int, fan_out: int, kernel: int, rel_dept
     return float(loc), float(math.exp(ls)), float(np.clip(math.exp(lsh), lo, hi)), e1
 
 
-def native_(module, profile, seed: int = 0, roles: tuple[str, ...] | None = None) -> NativeReport:
+# Fan law of the scale mode 'fan': Var(W) = gain^2 / fan_in (torch fans: in_channels/groups x k*k).
+# gain^2 = 2 (He et al. 2015, ReLU family) for conv / linear weights, 1 (LeCun; Xavier for square W) for
+# attention q/k/v/proj, which no ReLU follows.
+FAN_GAIN2 = {"conv": 2.0, "dwconv": 2.0, "pwconv": 2.0, "linear": 2.0,
+             "attn_q": 1.0, "attn_k": 1.0, "attn_v": 1.0, "attn_proj": 1.0}
+SCALE_MODES = ("auto", "own", "fan", "profile", "data")
+
+
+def fan_std(role: str, fan_in: int, last: bool = False) -> float | None:
+    """sqrt(gain^2 / fan_in) for the weight roles of FAN_GAIN2 (the last weight tensor, the logits layer
+    that no ReLU follows, gain^2 = 1); None for roles without a fan law."""
+    g2 = FAN_GAIN2.get(role)
+    if g2 is None:
+        return None
+    return math.sqrt((1.0 if last else g2) / max(1, fan_in))
+
+
+def is_torch_default(t, fan_in: int) -> bool:
+    """Whether ``t`` looks drawn by PyTorch's default layer init kaiming_uniform_(a=sqrt(5)) =
+    U(+-1/sqrt(fan_in)): every |value| <= the bound and the std within 5 % of 1/sqrt(3 fan_in) (10 % below
+    1,000 values). That law is nobody's choice for the architecture, and it shrinks the length scale by 6x per
+    ReLU layer (Var = 1/(3 fan_in): Hanin & Rolnick's FM1)."""
+    n = t.numel()
+    if n < 20:
+        return False
+    x = t.detach().double()
+    bound = 1.0 / math.sqrt(max(1, fan_in))
+    tol = 0.05 if n >= 1000 else 0.10
+    return bool(x.abs().max() <= bound * (1 + 1e-6)) and abs(float(x.std()) / (bound / math.sqrt(3)) - 1) <= tol
+
+
+def native_(module, profile, seed: int = 0, roles: tuple[str, ...] | None = None, scale: str = "auto",
+            keep: set[str] | frozenset = frozenset(), qk_rho: float | None = None) -> NativeReport:
     """Fill ``module``'s parameters in place from ``profile`` (path, 'default' or dict); see module doc.
-    ``roles`` restricts sampling to those roles (others keep the module's init)."""
+    ``roles`` restricts sampling to those roles (others keep the module's init); ``keep``: slot / parameter
+    names left as they are (apply_init passes the model's constant tensors, paramstat.init.keep).
+
+    ``scale``: how weight tensors (roles of FAN_GAIN2) are scaled; family, shape, k x k covariance and q/k
+    alignment always come from the profile, loc keeps the profile's loc / scale ratio.
+    - 'auto' (default): 'own' where the module's own init chose the tensor's scale, 'fan' where it is
+      PyTorch's default U(+-1/sqrt(fan_in)) (is_torch_default), which vanishes with depth -- except in
+      modules with BatchNorm, where every weight takes 'own': BN makes the train-mode forward blind to the
+      scale of the layers it follows, and in eval mode (running stats as built) He-scaled residual branches
+      add up over depth (kaiming_normal gives ghostnet_100 an output std 6.8e3, its own init 0.018).
+    - 'own': the std the module's own (current) init gave the tensor: the architecture's choice (timm
+      ResNet's fan_out He, EfficientNet's goog init, ViT's trunc_normal .02), with the trained shape.
+      apply_init then matches each such layer's output variance to the own init's on a batch (eval mode;
+      paramstat.init.calibrate), which removes the extra gain of correlated k x k filters ('fan' layers
+      likewise, against i.i.d. normal draws at the fan std: the length scale the fan law promises).
+    - 'fan': std = fan_std(role, fan_in), the law He (conv / linear, ReLU) or LeCun (attention, the
+      logits layer) would use, so the forward length scale is preserved.
+    - 'profile': the profile's scale law (the trained scale). Where fan_in lies outside the law's fitted
+      range the law is not extrapolated: the fan law is used and the row says so (scale_source).
+    - 'data': as 'fan', then apply_init rescales layer by layer on a batch (LSUV without its orthonormal
+      pre-init, Mishkin & Matas 2015).
+    Other roles (biases, norms, embeddings) take the profile's law in every mode.
+    ``qk_rho``: mimetic attention (Trockman & Kolter 2023) at a chosen strength: every attention block's key
+    draws become qk_rho * q_draws + sqrt(1 - qk_rho^2) * k_draws, whatever the profile's alignment law says
+    (W_q W_k^T then has qk_rho * W_q W_q^T ~ qk_rho * n sigma^2 I as its mean part)."""
     import torch
 
+    from ..errors import ParamstatError
     from .layers import all_slots, qk_block
 
+    if scale not in SCALE_MODES:
+        raise ParamstatError(f"unknown native scale mode {scale!r}", hint="one of " + ", ".join(SCALE_MODES))
     prof = load_profile(profile)
     rep = NativeReport(seed=seed, profile_sources=[s.get("label", s.get("source"))
-                                                   for s in prof["provenance"]["sources"]])
+                                                   for s in prof["provenance"]["sources"]], scale_mode=scale)
     q_draws: dict[str, np.ndarray] = {}
-    for s in all_slots(module):
+    slots = all_slots(module)
+    has_bn = any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in module.modules())
+    last_w = max((i for i, s in enumerate(slots) if s.role in FAN_GAIN2), default=-1)
+    own = {s.name: (float(s.tensor.double().std()) if s.tensor.numel() > 1 else 0.0,
+                    is_torch_default(s.tensor, s.fan_in)) for s in slots if s.role in FAN_GAIN2}
+    for i, s in enumerate(slots):
         if roles is not None and s.role not in roles:
+            continue
+        if s.name in keep:
+            rep.kept_constant.append(s.name)
             continue
         mrole, entry = _entry(prof, s.role)
         if entry is None:
             rep.unmatched.append(f"{s.name} ({s.role})")
             continue
-        loc, scale, shp, extrap = predict_params(entry, s.fan_in, s.fan_out, s.kernel, s.rel_depth)
+        loc, law_scale, shp, extrap = predict_params(entry, s.fan_in, s.fan_out, s.kernel, s.rel_depth)
+        scale_v, source = law_scale, "profile"
+        fstd = fan_std(s.role, s.fan_in, last=i == last_w)
+        lo, hi = (math.exp(v) for v in entry["scale_law"]["range"]["log_fan_in"])
+        outside = not lo * (1 - 1e-9) <= s.fan_in <= hi * (1 + 1e-9)
+        if fstd is not None and scale != "profile" or outside and fstd is not None:
+            own_std, torch_default = own[s.name]
+            if scale in ("own", "auto") and own_std > 0 and not (scale == "auto" and torch_default and not has_bn):
+                source, target = "own", own_std
+            elif scale == "profile":
+                source, target = f"fan (fan_in {s.fan_in} outside fitted {lo:.0f}..{hi:.0f})", fstd
+            else:
+                source, target = "fan", fstd
+            loc, scale_v = loc / law_scale * target, target
+        if s.role == "bias" and scale != "profile":
+            # a bias law fitted on few tensors can extrapolate far (a fit through 8 source biases gave conv
+            # biases std 6.3 and killed a CNN); at a propagating scale no bias exceeds PyTorch's default range:
+            # std <= 1/sqrt(fan_in), |loc| <= that std
+            cap = 1.0 / math.sqrt(max(1, s.fan_in))
+            if scale_v > cap:
+                scale_v, source = cap, "capped at 1/sqrt(fan_in)"
+            loc = float(np.clip(loc, -scale_v, scale_v))
         n = int(s.tensor.numel())
         rng = np.random.default_rng([seed, zlib.crc32(s.name.encode())])
         draws = iid_unit(entry["family"], shp, n, rng)
-        row = NativeRow(s.name, s.role, mrole, entry["family"], loc, scale, shp, n, extrap,
-                        s.fan_in, s.fan_out, s.kernel, round(s.rel_depth, 6))
+        row = NativeRow(s.name, s.role, mrole, entry["family"], loc, scale_v, shp, n, extrap,
+                        s.fan_in, s.fan_out, s.kernel, round(s.rel_depth, 6), law_scale=law_scale,
+                        scale_source=source)
         shape = s.shape
         sc = entry.get("spatial_cov", {}).get(str(s.kernel)) if len(shape) == 4 else None
         if sc is not None and shape[2] == shape[3] == s.kernel:
             k2 = s.kernel * s.kernel
+            sc = band_cov(sc, s.rel_depth)
             draws, d = copula_filters(draws.reshape(-1, k2), np.asarray(sc["cov"]), rng)
             row.spatial_k, row.pos_scale = s.kernel, [float(x) for x in d]
         blk = qk_block(s.name, s.role)
         if blk is not None and s.role == "attn_q":
             q_draws[blk] = draws
-        elif blk is not None and blk in q_draws and q_draws[blk].size == draws.size and "qk_alignment" in entry:
+        elif blk is not None and blk in q_draws and q_draws[blk].size == draws.size and (
+                "qk_alignment" in entry or qk_rho is not None) and s.role == "attn_k":
             feats = {"log_fan_in": math.log(max(1, s.fan_in)), "rel_depth": s.rel_depth,
                      "log_fan_out": math.log(max(1, s.fan_out)), "log_kernel": 0.0}
-            rho = float(np.clip(predict(entry["qk_alignment"]["law"], feats)[0], -0.95, 0.95))
+            rho = float(np.clip(qk_rho if qk_rho is not None else predict(entry["qk_alignment"]["law"], feats)[0],
+                                -0.95, 0.95))
             draws = rho * q_draws[blk].reshape(draws.shape) + math.sqrt(1.0 - rho * rho) * draws
             row.qk_rho = rho
-        vals = loc + scale * draws.reshape(shape)
+        vals = loc + scale_v * draws.reshape(shape)
         s.write(torch.from_numpy(np.ascontiguousarray(vals)))
         rep.rows.append(row)
     return rep

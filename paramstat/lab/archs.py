@@ -9,6 +9,9 @@
 - ``resnet`` / ``resnet:B`` / ``resnet:BxC``  small pre-classifier ResNet: stem 3x3 conv (C channels,
                         BN, act), three stages of B basic blocks (conv-BN-act-conv-BN + shortcut, act) with
                         widths C, 2C, 4C, stride 2 at the start of stages 2 and 3. Default B=1, C=16.
+- ``vit`` / ``vit:DxE``  a small timm VisionTransformer (its own init: trunc_normal .02, zero biases): D blocks
+                        (default 2), width E (default 32, 2 heads, MLP ratio 2, GELU, LayerNorm), patches of
+                        2 px for images up to 8 px, else 4 px; class token, learned positions.
 - anything else         a timm model name, built with ``pretrained=False`` (its own init code).
 
 Every built-in model lists its probe points in ``model.probe_points`` (the modules whose outputs are
@@ -123,7 +126,7 @@ def _ints(s: str, what: str) -> list[int]:
 
 
 def is_builtin(spec: str) -> bool:
-    return spec.split(":", 1)[0] in ("mlp", "cnn", "resnet")
+    return spec.split(":", 1)[0] in ("mlp", "cnn", "resnet", "vit")
 
 
 def mlp_widths(spec: str, n_in: int | None, n_classes: int) -> list[int]:
@@ -157,6 +160,14 @@ def build_model(spec: str, in_shape: tuple[int, ...] | None = None, n_classes: i
             n_in *= int(s)
     if kind == "mlp":
         return MLP(mlp_widths(spec, n_in, n_classes), act)
+    if kind == "vit":
+        if in_shape is None or len(in_shape) != 3:
+            raise ParamstatError("vit needs image input (C, H, W)", hint="use --data digits|mnist5k|shapeset")
+        m = re.fullmatch(r"(\d+)x(\d+)", body.strip()) if body else None
+        if body and not m:
+            raise ParamstatError(f"bad vit spec {spec!r}", hint="use vit or vit:DxE (depth x width)")
+        depth, dim = (int(m.group(1)), int(m.group(2))) if m else (2, 32)
+        return small_vit(in_shape, n_classes, depth, dim)
     if kind in ("cnn", "resnet"):
         if in_shape is None or len(in_shape) != 3:
             raise ParamstatError(f"{kind} needs image input (C, H, W)", hint="use --data digits|mnist5k|shapeset "
@@ -169,6 +180,19 @@ def build_model(spec: str, in_shape: tuple[int, ...] | None = None, n_classes: i
         blocks, width = (int(m.group(1)), int(m.group(2) or 16)) if m else (1, 16)
         return SmallResNet(in_shape[0], blocks, width, n_classes, act)
     return build_timm(spec, in_shape, n_classes)
+
+
+def small_vit(in_shape: tuple[int, ...], n_classes: int, depth: int = 2, dim: int = 32) -> nn.Module:
+    """timm VisionTransformer for small grey images (see module doc); image sides cropped to the patch grid."""
+    from timm.models.vision_transformer import VisionTransformer
+
+    side = int(in_shape[-1])
+    patch = 2 if side <= 8 else 4
+    model = VisionTransformer(img_size=side - side % patch, patch_size=patch, in_chans=int(in_shape[0]),
+                              num_classes=n_classes, embed_dim=dim, depth=depth, num_heads=2, mlp_ratio=2.0,
+                              dynamic_img_size=True)
+    model.builtin = False
+    return model
 
 
 def build_timm(name: str, in_shape: tuple[int, ...] | None, n_classes: int | None) -> nn.Module:

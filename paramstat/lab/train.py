@@ -44,7 +44,8 @@ class StartTrainResult:
     runs: list[RunResult]
 
     def summary(self) -> list[dict]:
-        """Per init: runs, how many reached the target, median steps / epochs among those, final accuracy."""
+        """Per init: runs, how many reached the target, median steps / epochs among those, final accuracy
+        (mean and sample sd, ddof=1: the spread over seeds; 0 for a single run)."""
         out = []
         for init in dict.fromkeys(r.init for r in self.runs):
             rs = [r for r in self.runs if r.init == init]
@@ -54,7 +55,7 @@ class StartTrainResult:
                 "median_steps": float(np.median([r.steps_to_target for r in hit])) if hit else None,
                 "median_epochs": float(np.median([r.epochs_to_target for r in hit])) if hit else None,
                 "mean_final_acc": float(np.mean([r.final_acc for r in rs])),
-                "std_final_acc": float(np.std([r.final_acc for r in rs])),
+                "std_final_acc": float(np.std([r.final_acc for r in rs], ddof=1)) if len(rs) > 1 else 0.0,
             })
         return out
 
