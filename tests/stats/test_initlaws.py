@@ -277,6 +277,7 @@ def _hf_weights(model, want):
 
 def d_hf_normal():
     import torch
+    pytest.importorskip("transformers")
     from transformers import BertConfig, BertModel
 
     torch.manual_seed(0)
@@ -287,6 +288,7 @@ def d_hf_normal():
 
 def d_hf_trunc_normal():
     import torch
+    pytest.importorskip("transformers")
     from transformers import ViTConfig, ViTModel
 
     torch.manual_seed(0)
@@ -297,6 +299,7 @@ def d_hf_trunc_normal():
 
 def d_gpt2_c_proj():
     import torch
+    pytest.importorskip("transformers")
     from transformers import GPT2Config, GPT2Model
 
     torch.manual_seed(0)
@@ -306,6 +309,7 @@ def d_gpt2_c_proj():
 
 def _t5(names):
     import torch
+    pytest.importorskip("transformers")
     from transformers import T5Config, T5Model
 
     torch.manual_seed(0)
@@ -337,7 +341,7 @@ def d_t5_o():
 
 def _keras(name, shape=(300, 400), **kw):
     os.environ.setdefault("KERAS_BACKEND", "torch")
-    import keras
+    keras = pytest.importorskip("keras")
 
     init = getattr(keras.initializers, name)(seed=0, **kw)
     return np.asarray(keras.ops.convert_to_numpy(init(shape)), dtype=np.float64).reshape(-1)
