@@ -20,6 +20,7 @@ def lite0(effnet_lite0_path):
     return torch.load(effnet_lite0_path, weights_only=True)
 
 
+@pytest.mark.slow
 def test_one_layer_reset_one_perturbed_is_modified(lite0):
     torch.manual_seed(0)
     b = {k: v.clone() for k, v in lite0.items()}

@@ -62,6 +62,7 @@ def test_moments_stable_with_large_offset():
     assert m.std == pytest.approx(x.std(), rel=1e-9)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
 def test_numba_matches_numpy(dtype):
     pytest.importorskip("numba")

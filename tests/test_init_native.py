@@ -217,6 +217,7 @@ def test_apply_init_native_report():
     assert out["native"]["rows"][0]["name"] == "0.weight"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("spec", ["mlp:784,256,10", "efficientnet_lite0", "vit_tiny_patch16_224", "resnet18"])
 def test_default_profile_generates_the_four_models(spec, tmp_path):
     """The issue's 'done when': the packaged profile inits each model; strict loading; finite forward."""

@@ -104,6 +104,7 @@ def test_digits_split_fixed_and_disjoint():
     assert all(r.tobytes() in tr_rows for r in Xs)
 
 
+@pytest.mark.slow
 def test_mnist5k_split():
     Xtr, ytr = load_dataset("mnist5k", "train", flatten=True)
     Xte, yte = load_dataset("mnist5k", "test")

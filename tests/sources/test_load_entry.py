@@ -49,6 +49,7 @@ def test_load_hash_false_leaves_sha256_none(tmp_path):
     assert fast.provenance["sha256"] is None and fast.names() == paramstat.load(str(p)).names()
 
 
+@pytest.mark.slow
 def test_fit_reads_timm_names_through_load(monkeypatch):
     """`fit` used to refuse anything that is not an existing file; a timm name now reaches load()
     (here the pretrained weights are replaced by the fresh init, as if they were in the cache)."""

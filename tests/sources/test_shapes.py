@@ -16,6 +16,7 @@ def test_torch_fans_1d_none():
     assert torch_fans((7,)) == (None, None)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cin,cout,k,g", [(8, 16, 3, 1), (8, 8, 3, 8), (8, 16, 5, 4), (4, 12, 1, 2)])
 def test_goog_fan_out_matches_timm(cin, cout, k, g, monkeypatch):
     from timm.models._efficientnet_builder import _init_weight_goog

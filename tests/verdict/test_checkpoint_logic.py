@@ -52,6 +52,7 @@ def _scan(m):
     return scan(m, progress=False, hash=False)
 
 
+@pytest.mark.slow
 def test_trained_body_with_fresh_largest_head_is_mixed():
     net = copy.deepcopy(_trained())
     torch.manual_seed(1)

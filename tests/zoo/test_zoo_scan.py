@@ -24,6 +24,7 @@ def _sha(p) -> str:
     return hashlib.sha256(open(p, "rb").read()).hexdigest()
 
 
+@pytest.mark.slow
 def test_rows_match_paramstat_scan_and_rerun_skips(tmp_path, scheduler):
     paths = make_zoo(tmp_path / "zoo", 6)
     db = str(tmp_path / "z.duckdb")

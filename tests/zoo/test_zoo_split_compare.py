@@ -41,6 +41,7 @@ def _mixed_state() -> dict:
     return sd
 
 
+@pytest.mark.slow
 def test_split_equals_plain_scan(tmp_path, scheduler):
     sd = _mixed_state()
     single = save(sd, tmp_path / "big.safetensors")
