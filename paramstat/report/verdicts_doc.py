@@ -51,7 +51,7 @@ def verdicts_markdown(oof, ck, model: dict, checks: dict, n_ckpt: int, entries: 
          "(U(-b, b) has median|x| = b/2 and nothing beyond b): `trained`, P >= 0.95. In the zoo it fires on "
          f"{edge_counts(oof)}. It fired on none of 9,356 fresh weight matrices: every matrix of the zoo's fresh "
          "and init-scheme checkpoints (13 init schemes x 4 architectures), 30 timm architectures x 2 seeds with "
-         "their own init (plus bf16 copies), PyTorch-default layers in fp32/fp16/bf16; `tests/test_features.py` "
+         "their own init (plus bf16 copies), PyTorch-default layers in fp32/fp16/bf16; `tests/verdict/test_features.py` "
          "checks fresh uniform / normal / truncated-normal tensors of random size, bound and dtype. It sees a "
          "uniform init once training moved it by a few percent (an MLP after 100 SGD steps, weights 5-25% away "
          "from init: caught; after 20 steps, 1-5% away: not).",

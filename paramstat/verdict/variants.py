@@ -1,5 +1,5 @@
 """Derived checkpoints with a known truth, for checking verdicts on real third-party weights
-(scripts/repro/thirdparty_check.py, tests/test_thirdparty.py): the same tensors in the usual wrapper layouts
+(scripts/repro/thirdparty_check.py, tests/verdict/test_thirdparty.py): the same tensors in the usual wrapper layouts
 (DataParallel + optimizer state, Lightning, torch.compile), and copies with chosen tensors back at PyTorch's
 default init (a reset head). Needs torch (imported lazily)."""
 from __future__ import annotations

@@ -13,7 +13,7 @@ from paramstat.record import TensorRecord
 from paramstat.verdict import judge_checkpoint, judge_features, load_model
 from paramstat.verdict.features import Features
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FEATURES = ROOT / "datasets" / "zoo" / "features.csv.gz"
 
 

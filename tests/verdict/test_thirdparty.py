@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = {e["id"]: e for e in json.loads((ROOT / "datasets/thirdparty/manifest.json").read_text())["entries"]}
 
 facenet = pytest.mark.skipif(importlib.util.find_spec("facenet_pytorch") is None,
