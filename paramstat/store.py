@@ -1,5 +1,5 @@
 """paramstat's HDF5 store: one dataset per tensor, streamed, original dtype kept. The reader is a source
-(paramstat/sources/h5_source.py).
+(paramstat/sources/readers/hdf5.py).
 
 Layout (format 'paramstat-h5' version 1):
   /                       attrs: paramstat_format, paramstat_format_version, paramstat_version,

@@ -26,7 +26,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from ..stats.sampling import subsample as sample_values
-from .profile import band_cov, load_profile, predict, unit_dist
+from .profile import load_profile, predict, unit_dist
+from .spatialcov import band_cov
 
 FALLBACK = {"attn_q": ("linear",), "attn_k": ("linear",), "attn_v": ("linear",), "attn_proj": ("linear",),
             "bn_weight": ("norm_weight",), "bn_bias": ("norm_bias",), "norm_weight": ("bn_weight",),

@@ -1,5 +1,5 @@
 """``load(source, ...)``: decide what ``source`` is and call its reader (files: paramstat.sources.registry,
-folders: folder.py, names: remote/, ``pypi:``: packaged.py).
+folders: folder.py, names: remote/, ``pypi:``: remote/pypi.py).
 
 Order of decisions:
   1. ``model`` given (``--model NAME``): weights from ``checkpoint`` (or from ``source`` when it is a
@@ -64,7 +64,7 @@ def load(source, *, fresh=False, seed=0, model=None, checkpoint=None, trust_pick
             return _load_mapping(source)
         raise ParamstatError(f"cannot load a {type(source).__name__}", hint="give a path or a timm name")
     if isinstance(source, str) and source.startswith("pypi:"):
-        from .packaged import resolve
+        from .remote.pypi import resolve
 
         path, arch = resolve(source)
         if arch is not None and model is None:

