@@ -235,6 +235,7 @@ def test_probe_native_uses_packaged_profile_and_creates_plot_folder(capsys, tmp_
     assert rc == 2  # probe.png exists now: refused without --force
 
 
+@pytest.mark.slow
 def test_starttrain_native_uses_packaged_profile(capsys):
     rc, out, err = run_cli(capsys, "starttrain", "--arch", "mlp:1x8", "--inits", "he_normal,native", "--seeds",
                            "0", "--epochs", "0.2", "--n-train", "64", "--json", "-")

@@ -33,6 +33,7 @@ def _independent_vars(model, x):
     return out
 
 
+@pytest.mark.slow
 def test_lsuv_resnet18_every_layer_unit_variance():
     timm = pytest.importorskip("timm")
     torch.manual_seed(0)

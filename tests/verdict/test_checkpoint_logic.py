@@ -66,6 +66,7 @@ def test_trained_body_with_fresh_largest_head_is_mixed():
     assert any(e.feature == "exact_law" for e in v["head.weight"].evidence)   # the evidence that decided it
 
 
+@pytest.mark.slow
 def test_fully_trained_and_fully_fresh():
     res = _scan(_trained())
     assert res.verdict == "trained" and res.untrained == []

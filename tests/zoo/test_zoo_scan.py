@@ -73,6 +73,7 @@ def test_rows_match_paramstat_scan_and_rerun_skips(tmp_path, scheduler):
     assert list(runs.n_skipped) == [0, 7, 5] and list(runs.n_failed) == [1, 0, 1]
 
 
+@pytest.mark.slow
 def test_second_concurrent_run_is_refused(tmp_path, scheduler):
     db = tmp_path / "z.duckdb"
     holder = subprocess.Popen(

@@ -71,6 +71,7 @@ def test_split_equals_plain_scan(tmp_path, scheduler):
     assert ck.loc["safetensors"].sha256 != ck.loc["safetensors-sharded"].sha256   # files differ
 
 
+@pytest.mark.slow
 def test_compare_against_base(tmp_path, scheduler):
     base_sd = tiny_state(0)
     base = save(base_sd, tmp_path / "base.safetensors")
