@@ -27,11 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .lawdists import TN2_STD, _tn2, law_cdf, law_std, support, truncnorm_std
-
-__all__ = ["TN2_STD", "InitLaw", "get_law", "law_cdf", "law_names", "law_params", "law_std", "laws_for",
-           "register_law", "support", "truncnorm_std"]
-
+from .lawdists import law_std, tn2_params
 
 MATRIX = ("conv", "dwconv", "linear", "attn_in_proj", "other")
 EMB = ("embedding", "positional", "other")
@@ -224,14 +220,14 @@ def _goog_linear(c):
                     "keras LecunNormal"))
 def _lecun_normal(c):
     """sqrt(1/fan_in)/0.8796 * TN(-2, 2): std sqrt(1/fan_in)"""
-    return _tn2(np.sqrt(1 / c["fan_in"]))
+    return tn2_params(np.sqrt(1 / c["fan_in"]))
 
 
 @register_law("he_normal_trunc", "truncnorm", libraries=("keras", "timm"), roles=MATRIX, needs=("fan_in",),
               uses=("keras HeNormal", "timm variance_scaling_(2, fan_in, truncated_normal)"))
 def _he_normal_trunc(c):
     """sqrt(2/fan_in)/0.8796 * TN(-2, 2)"""
-    return _tn2(np.sqrt(2 / c["fan_in"]))
+    return tn2_params(np.sqrt(2 / c["fan_in"]))
 
 
 @register_law("glorot_normal_trunc", "truncnorm", libraries=("keras", "timm"), roles=MATRIX,
@@ -239,7 +235,7 @@ def _he_normal_trunc(c):
                                                  "truncated_normal)"))
 def _glorot_normal_trunc(c):
     """sqrt(2/(fan_in+fan_out))/0.8796 * TN(-2, 2)"""
-    return _tn2(np.sqrt(2 / (c["fan_in"] + c["fan_out"])))
+    return tn2_params(np.sqrt(2 / (c["fan_in"] + c["fan_out"])))
 
 
 @register_law("lecun_uniform", "uniform", libraries=("keras", "timm"), roles=MATRIX, needs=("fan_in",),

@@ -66,7 +66,7 @@ def support(dist: str, p: dict) -> tuple[float, float]:
     return -math.inf, math.inf
 
 
-def _tn2(s: float) -> dict:
+def tn2_params(s: float) -> dict:
     """s' TN(-2, 2) with s' = s / 0.8796 (std s): timm variance_scaling_/lecun_normal_, Keras truncated."""
     sp = s / TN2_STD
     return {"s": sp, "a": -2 * sp, "b": 2 * sp}

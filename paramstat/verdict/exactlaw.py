@@ -51,7 +51,8 @@ def law_context(record) -> dict:
 def exact_law(record, group: str, x: np.ndarray, xs_sorted: np.ndarray, lo: float, hi: float) -> dict | None:
     """{'law', 'ks_d', 'stat', 'm', 'dist', 'params', 'libraries'} of the best exactly matching law, or None.
     ``x`` all finite values, ``xs_sorted`` the sorted KS subsample, ``lo``/``hi`` min/max of ``x``."""
-    from ..stats.initlaws import law_cdf, law_std, laws_for, support
+    from ..stats.initlaws import laws_for
+    from ..stats.lawdists import law_cdf, law_std, support
     from ..stats.signatures import ks_distance
 
     n = int(x.size)

@@ -10,7 +10,8 @@ import pytest
 from scipy import stats
 
 from paramstat.stats import initlaws
-from paramstat.stats.initlaws import get_law, law_cdf, law_names, law_std, laws_for, support
+from paramstat.stats.initlaws import get_law, law_names, laws_for
+from paramstat.stats.lawdists import law_cdf, law_std, support
 from paramstat.stats.signatures import orthogonal_distance
 
 N_MIN = 100_000

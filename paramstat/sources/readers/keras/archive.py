@@ -47,7 +47,7 @@ class _Slice(io.RawIOBase):
         super().close()
 
 
-class _Source:
+class KerasData:
     """Opens the HDF5 data: a file, or the ``model.weights.h5`` member of a ``.keras`` zip."""
 
     def __init__(self, path: str, member: str | None = None):

@@ -47,7 +47,7 @@ from ...detect import has_list_attr, is_keras_zip, keras_h5_layout
 from ...limits import check_bytes, current
 from ...registry import register_reader
 from ...roles import RoleInfo
-from .archive import HINT, _Source
+from .archive import HINT, KerasData
 from .classes import LEGACY_LEAF, VARS, _class_of, _json_attr, _list_attr, config_layers
 from .roles import _layer_infos
 
@@ -55,7 +55,7 @@ LAYOUT_WARNING = "Keras kernels shown in PyTorch layout (out, in, *k)"
 
 # ------------------------------------------------------------------------------------------------ readers
 
-def _reader(src: _Source, hpath: str, fn):
+def _reader(src: KerasData, hpath: str, fn):
     allow = current().allow_external
 
     def read():
@@ -257,7 +257,7 @@ def load_keras(path, *, source: str, provenance: dict | None = None, warnings: l
                     cfg_json = obj
                 elif isinstance(obj, dict) and "keras_version" in obj:
                     prov["keras_version"] = str(obj["keras_version"])
-    src = _Source(p, "model.weights.h5" if zipped else None)
+    src = KerasData(p, "model.weights.h5" if zipped else None)
     entries: list[Entry] = []
     infos: list[RoleInfo] = []
     transposed = 0
