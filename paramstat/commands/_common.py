@@ -36,6 +36,21 @@ def plot_dir(path: str, force: bool, names, create: bool = False) -> None:
         d.mkdir(parents=True, exist_ok=True)
 
 
+def write_lab_outputs(d: dict, args, png: str, plot) -> bool:
+    """The lab commands' outputs: ``plot(d, DIR/png, force=)`` for --plots and the JSON of ``d`` for --json.
+    True when the JSON went to stdout, so nothing else may be printed."""
+    from pathlib import Path
+
+    if args.plots:
+        plot_dir(args.plots, args.force, [png], create=True)
+        plot(d, Path(args.plots) / png, force=args.force)
+    if args.json:
+        from ..report.jsonout import write_json
+
+        write_json(d, args.json, force=args.force)
+    return args.json == "-"
+
+
 def default_profile(profile: str | None) -> tuple[str, str]:
     """(profile argument, words for the output): ``None`` means the packaged default profile."""
     if profile not in (None, "default"):

@@ -28,13 +28,7 @@ def add_arguments(p):
     p.add_argument("--force", action="store_true", help="overwrite existing outputs (--json file, probe.png)")
 
 
-def _fmt(x, spec=".3g"):
-    return "-" if x is None or x != x else format(x, spec)
-
-
 def run(args):
-    from pathlib import Path
-
     from ..errors import ParamstatError
 
     if args.batch < 2:
@@ -45,7 +39,7 @@ def run(args):
             shape = tuple(int(v) for v in args.input_shape.split(","))
         except ValueError as err:
             raise ParamstatError(f"bad --input-shape {args.input_shape!r}", hint="e.g. 3,64,64") from err
-    from ._common import check_outputs, default_profile, plot_dir
+    from ._common import check_outputs, default_profile, plot_dir, write_lab_outputs
 
     check_outputs(args.force, args.json)
     if args.plots:
@@ -62,33 +56,12 @@ def run(args):
     torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
     res = probe_spec(args.model, init=args.init, act=args.act, data=args.data, batch=args.batch, seed=args.seed,
                      profile=profile, in_shape=shape)
-    d = res.to_dict()
-    if args.plots:
-        from ..lab.plots import plot_probe
+    from ..report.lab_plots import plot_probe
+    from ..report.lab_tables import print_table, probe_footer, probe_table
 
-        plot_dir(args.plots, args.force, ["probe.png"], create=True)
-        plot_probe(d, Path(args.plots) / "probe.png", force=args.force)
-    if args.json:
-        from ..report.jsonout import write_json
-
-        write_json(d, args.json, force=args.force)
-        if args.json == "-":
-            return 0
-    from rich.console import Console
-    from rich.table import Table
-
-    t = Table(title=f"probe {args.model}  init={args.init}  data={args.data}  batch={res.batch}  seed={args.seed}")
-    for col in ("#", "layer", "n_j", "M", "Var M", "sd log M/M0", "tiny", "act mean", "act std", "sat",
-                "Var dL/da", "Var dL/dW"):
-        t.add_column(col, justify="left" if col == "layer" else "right")
-    for lp in res.layers:
-        t.add_row(str(lp.index), lp.name, str(lp.width), _fmt(lp.M), _fmt(lp.M_var), _fmt(lp.log_ratio_std, ".2f"),
-                  _fmt(lp.tiny_frac, ".2f"), _fmt(lp.act_mean), _fmt(lp.act_std), _fmt(lp.sat_frac, ".2f"),
-                  _fmt(lp.grad_var), _fmt(lp.wgrad_var))
-    con = Console(width=None if Console().is_terminal else 160)
-    con.print(t)
-    if profile_words:
-        con.print(f"profile: {profile_words}", highlight=False, soft_wrap=True)
-    con.print(f"beta = sum 1/n_j = {res.beta:.4g}   M0 = {res.M0:.4g}   "
-              f"M_last/M0 = {res.layers[-2].M / res.M0 if len(res.layers) > 1 else float('nan'):.4g} (last hidden)")
+    if write_lab_outputs(res.to_dict(), args, "probe.png", plot_probe):
+        return 0
+    title = f"probe {args.model}  init={args.init}  data={args.data}  batch={res.batch}  seed={args.seed}"
+    print_table(probe_table(res, title), 160,
+                [f"profile: {profile_words}" if profile_words else "", probe_footer(res)])
     return 0

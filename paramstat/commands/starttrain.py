@@ -32,13 +32,7 @@ def add_arguments(p):
     p.add_argument("--force", action="store_true", help="overwrite existing outputs (--json file, curves.png)")
 
 
-def _fmt(x, spec=".3g"):
-    return "-" if x is None else format(x, spec)
-
-
 def run(args):
-    from pathlib import Path
-
     from ..errors import ParamstatError
 
     inits = _list(args.inits)
@@ -52,7 +46,7 @@ def run(args):
         raise ParamstatError(f"--target must be in (0, 1] (got {args.target})")
     if args.epochs <= 0 or args.batch_size < 1 or args.lr <= 0:
         raise ParamstatError("--epochs, --batch-size and --lr must be positive")
-    from ._common import check_outputs, default_profile, plot_dir
+    from ._common import check_outputs, default_profile, plot_dir, write_lab_outputs
 
     check_outputs(args.force, args.json)
     if args.plots:
@@ -72,33 +66,11 @@ def run(args):
                       epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, optim=args.optim,
                       n_train=args.n_train, eval_every=args.eval_every, profile=profile,
                       stop_at_target=args.stop_at_target, progress=lambda it, n, d: track(it, n, d))
-    d = res.to_dict()
-    if args.plots:
-        from ..lab.plots import plot_curves
+    from ..report.lab_plots import plot_curves
+    from ..report.lab_tables import diverged_line, print_table, starttrain_table
 
-        plot_dir(args.plots, args.force, ["curves.png"], create=True)
-        plot_curves(d, Path(args.plots) / "curves.png", force=args.force)
-    if args.json:
-        from ..report.jsonout import write_json
-
-        write_json(d, args.json, force=args.force)
-        if args.json == "-":
-            return 0
-    from rich.console import Console
-    from rich.table import Table
-
-    c = res.config
-    t = Table(title=f"starttrain {c['arch']} {c['act']} on {c['data']} (n_train={c['n_train']}, "
-                    f"{c['optim']} lr={c['lr']}, batch {c['batch_size']}, {c['epochs']} epochs, target {c['target']})")
-    for col in ("init", "runs", "reached", "median steps", "median epochs", "final acc (mean ± sd)"):
-        t.add_column(col, justify="left" if col == "init" else "right")
-    for s in res.summary():
-        t.add_row(s["init"], str(s["runs"]), str(s["reached"]), _fmt(s["median_steps"], ".0f"),
-                  _fmt(s["median_epochs"], ".2f"), f"{s['mean_final_acc']:.3f} ± {s['std_final_acc']:.3f}")
-    con = Console(width=None if Console().is_terminal else 140)
-    con.print(t)
-    if profile_words:
-        con.print(f"profile: {profile_words}", highlight=False, soft_wrap=True)
-    if any(r.diverged for r in res.runs):
-        con.print("diverged (non-finite loss): " + ", ".join(f"{r.init}/seed {r.seed}" for r in res.runs if r.diverged))
+    if write_lab_outputs(res.to_dict(), args, "curves.png", plot_curves):
+        return 0
+    print_table(starttrain_table(res), 140,
+                [f"profile: {profile_words}" if profile_words else "", diverged_line(res)])
     return 0

@@ -38,18 +38,17 @@ class MatchReport:
 def match_variances_(model, reference, data, names: set[str] | None = None, tol: float = 0.05,
                      max_iter: int = 6) -> MatchReport:
     """In place on ``model`` (see module doc); ``names``: slot names to tune (default: all covered)."""
-    import torch
 
-    from .lsuv import _capture, _forward_order, _unit_var, _units
+    from .lsuv import capture_input, forward_order, output_var, rescale_to_variance, units_of
 
     rep = MatchReport(batch=int(data.shape[0]), tol=tol)
     modes = [(m, m.training) for m in list(model.modules()) + list(reference.modules())]
     for m, _ in modes:
         m.training = False
     try:
-        units, _ = _units(model)
-        ref_units = {u.slot.name: u for u in _units(reference)[0]}
-        _forward_order(model, units, data)
+        units, _ = units_of(model)
+        ref_units = {u.slot.name: u for u in units_of(reference)[0]}
+        forward_order(model, units, data)
         units.sort(key=lambda u: (u.order < 0, u.order))
         for u in units:
             if names is not None and u.slot.name not in names:
@@ -57,23 +56,18 @@ def match_variances_(model, reference, data, names: set[str] | None = None, tol:
             row = MatchRow(u.slot.name)
             rep.rows.append(row)
             ru = ref_units.get(u.slot.name)
-            cap = _capture(model, u, data)
-            rcap = _capture(reference, ru, data) if ru is not None else None
+            cap = capture_input(model, u, data)
+            rcap = capture_input(reference, ru, data) if ru is not None else None
             if cap is None or rcap is None:
                 row.status = "not called"
                 continue
-            target = row.var_ref = _unit_var(ru, rcap)
-            var = row.var_initial = _unit_var(u, cap)
+            target = row.var_ref = output_var(ru, rcap)
+            var = row.var_initial = output_var(u, cap)
             if not (target > 1e-30 and var > 1e-30):
                 row.status = "zero output"
                 continue
-            while abs(var / target - 1) > tol and row.iters < max_iter:
-                s = (target / var) ** 0.5
-                with torch.no_grad():
-                    u.slot.tensor.mul_(s)
-                row.scale *= s
-                row.iters += 1
-                var = _unit_var(u, cap)
+            var, row.scale, row.iters = rescale_to_variance(u, cap, var, target, tol, max_iter, relative=True,
+                                                            floor=0.0)
             row.var_final = var
             row.status = "ok" if abs(var / target - 1) <= tol else "not converged"
     finally:

@@ -86,7 +86,7 @@ class _Unit:
     order: int = -1
 
 
-def _units(model: nn.Module) -> tuple[list[_Unit], dict[str, nn.Module]]:
+def units_of(model: nn.Module) -> tuple[list[_Unit], dict[str, nn.Module]]:
     slots, _ = weight_slots(model, split_qkv=True)
     mods = dict(model.named_modules())
     units = []
@@ -130,7 +130,7 @@ def _output_of(u: _Unit, out) -> torch.Tensor:
     return out
 
 
-def _forward_order(model, units, data) -> int:
+def forward_order(model, units, data) -> int:
     """Run once with hooks on every unit's module; order units by when their output is ready."""
     counter = [0]
     first: dict[int, int] = {}
@@ -157,7 +157,7 @@ def _forward_order(model, units, data) -> int:
     return 1
 
 
-def _capture(model, u: _Unit, data) -> tuple | None:
+def capture_input(model, u: _Unit, data) -> tuple | None:
     """The (args, kwargs) u's module is called with on the batch: one forward, stopped right there.
     Tuning u never changes its own input (only upstream layers do), so it is captured once per layer."""
     got: dict = {}
@@ -176,7 +176,7 @@ def _capture(model, u: _Unit, data) -> tuple | None:
     return got.get("in")
 
 
-def _unit_var(u: _Unit, captured: tuple) -> float:
+def output_var(u: _Unit, captured: tuple) -> float:
     """Var (float64, all elements) of u's output, recomputed from its captured input."""
     args, kwargs = captured
     with torch.no_grad():
@@ -186,6 +186,22 @@ def _unit_var(u: _Unit, captured: tuple) -> float:
         else:
             y = _output_of(u, u.module(*args, **kwargs))
     return float(y.detach().double().var())
+
+
+def rescale_to_variance(u: _Unit, captured: tuple, var: float, target: float, tol: float, max_iter: int,
+                        relative: bool = False, floor: float = 1e-20) -> tuple[float, float, int]:
+    """LSUV's step (Mishkin & Matas 2015, Alg. 1): W <- W sqrt(target / Var) until |Var - target| <= tol
+    (``relative``: |Var / target - 1| <= tol), at most ``max_iter`` times, stopping when Var <= ``floor``.
+    ``var``: the output variance now. Returns (final Var, total scale, iterations); u's tensor is scaled in place."""
+    scale, iters = 1.0, 0
+    while (abs(var / target - 1) if relative else abs(var - target)) > tol and iters < max_iter and var > floor:
+        s = (target / var) ** 0.5
+        with torch.no_grad():
+            u.slot.tensor.mul_(s)
+        scale *= s
+        iters += 1
+        var = output_var(u, captured)
+    return var, scale, iters
 
 
 def _set_modes(model: nn.Module) -> dict:
@@ -221,7 +237,7 @@ def lsuv_(module: nn.Module, data: torch.Tensor, tol: float = 0.1, max_iter: int
     rep.notes += ["BatchNorm in train mode (batch statistics), running stats restored; other modules eval",
                   "variance over all elements of the layer's output on the batch"]
     g = torch.Generator().manual_seed(seed)
-    units, _ = _units(module)
+    units, _ = units_of(module)
     saved = _set_modes(module)
     fast = None
     if hasattr(torch.backends, "mha"):
@@ -236,7 +252,7 @@ def lsuv_(module: nn.Module, data: torch.Tensor, tol: float = 0.1, max_iter: int
                         continue
                     _ortho_nd(u.slot.tensor, g)
             _zero_biases(module, units)
-        rep.forwards += _forward_order(module, units, data)
+        rep.forwards += forward_order(module, units, data)
         units.sort(key=lambda u: (u.order < 0, u.order))
         for u in units:
             row = LSUVLayer(u.slot.name, u.slot.role, u.slot.module_type)
@@ -244,22 +260,15 @@ def lsuv_(module: nn.Module, data: torch.Tensor, tol: float = 0.1, max_iter: int
             if keep_zero and zero[id(u)]:
                 row.status = "kept zero"
                 continue
-            captured = _capture(module, u, data)
+            captured = capture_input(module, u, data)
             rep.forwards += 1
             if captured is None:
                 row.status = "not called"
                 continue
-            var = row.var_initial = _unit_var(u, captured)
-            while abs(var - target) > tol and row.iters < max_iter:
-                if not var > 1e-20:
-                    break
-                s = (target / var) ** 0.5
-                with torch.no_grad():
-                    u.slot.tensor.mul_(s)
-                row.scale *= s
-                row.iters += 1
-                var = _unit_var(u, captured)
-            row.var_final = var
+            row.var_initial = output_var(u, captured)
+            row.var_final, row.scale, row.iters = rescale_to_variance(u, captured, row.var_initial, target, tol,
+                                                                      max_iter)
+            var = row.var_final
             row.status = "ok" if abs(var - target) <= tol else ("zero output" if not var > 1e-20
                                                                  else "not converged")
     finally:

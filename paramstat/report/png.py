@@ -1,6 +1,6 @@
 """The one way paramstat draws to files: matplotlib's Agg backend (no display needed) and PNGs written
 atomically (paramstat.atomic: temp file + rename, never over an existing file without ``force``).
-Used by report/plots.py, report/compare_plots.py; importable by lab/plots.py."""
+Used by report/plots.py, report/compare_plots.py and report/lab_plots.py."""
 from __future__ import annotations
 
 from pathlib import Path

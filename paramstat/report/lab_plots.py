@@ -5,28 +5,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_path
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def save(fig, path: str | Path, force: bool = False) -> Path:
-    with atomic_path(path, force) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    _plt().close(fig)
-    return Path(path)
+from .png import pyplot, save_png
 
 
 def plot_probe(result: dict, path: str | Path, force: bool = False) -> Path:
     """Four panels vs layer index: M_j (log), Var M_j (log), saturation share, Var(dL/d act) (log)."""
-    plt = _plt()
+    plt = pyplot()
     layers = result["layers"]
     idx = [lp["index"] for lp in layers]
     fig, ax = plt.subplots(2, 2, figsize=(10, 7))
@@ -42,12 +26,12 @@ def plot_probe(result: dict, path: str | Path, force: bool = False) -> Path:
     fig.suptitle(f"probe {result.get('model', '')} init={result.get('init', '')} act={result.get('act', '')} "
                  f"data={result.get('data', '')}  beta={result['beta']:.3g}", fontsize=10)
     fig.tight_layout()
-    return save(fig, path, force)
+    return save_png(fig, path, force)
 
 
 def plot_curves(result: dict, path: str | Path, force: bool = False) -> Path:
     """Test accuracy vs step, one colour per init, one line per seed; the target as a dashed line."""
-    plt = _plt()
+    plt = pyplot()
     fig, a = plt.subplots(figsize=(7, 4.5))
     inits = list(dict.fromkeys(r["init"] for r in result["runs"]))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -63,4 +47,4 @@ def plot_curves(result: dict, path: str | Path, force: bool = False) -> Path:
                 fontsize=10)
     a.legend(fontsize=8)
     fig.tight_layout()
-    return save(fig, path, force)
+    return save_png(fig, path, force)
