@@ -30,14 +30,18 @@ def _view_range(values: np.ndarray, lo: float, hi: float) -> tuple[float, float]
     return max(lo, float(a - pad)), min(hi, float(b + pad))
 
 
+def _panel_grid(k: int):
+    """A figure with ``k`` panels, three to a row (5.2 x 3.8 in each); returns (fig, 2-D array of axes)."""
+    cols = min(3, k)
+    rows = math.ceil(k / cols)
+    return _plt().subplots(rows, cols, figsize=(5.2 * cols, 3.8 * rows), squeeze=False)
+
+
 def histograms(pd: PlotData, path: Path, force: bool = False) -> Path | None:
     if not pd.hists:
         return None
-    plt = _plt()
     k = len(pd.hists)
-    cols = min(3, k)
-    rows = math.ceil(k / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.8 * rows), squeeze=False)
+    fig, axes = _panel_grid(k)
     for ax, h in zip(axes.ravel(), pd.hists):
         lo, hi = _view_range(np.asarray(h.values), h.curves[0][1][0], h.curves[0][1][-1])
         vals = np.asarray(h.values)
@@ -95,11 +99,8 @@ def bit_heatmap(pd: PlotData, path: Path, force: bool = False) -> Path | None:
 def spectra(pd: PlotData, path: Path, force: bool = False) -> Path | None:
     if not pd.spectra:
         return None
-    plt = _plt()
     k = len(pd.spectra)
-    cols = min(3, k)
-    rows = math.ceil(k / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.8 * rows), squeeze=False)
+    fig, axes = _panel_grid(k)
     for ax, s in zip(axes.ravel(), pd.spectra):
         top = float(s.evals.max())
         bins = int(np.clip(s.evals.size // 4, 10, 80))

@@ -41,8 +41,8 @@ def header(result: ScanResult) -> Text:
 _COUNT_COLS = (("trained", "trained"), ("untrained", "untr."), ("undetermined", "undet."), ("skipped", "skip"))
 
 
-def layer_table(result: ScanResult) -> Table:
-    rows = result.layer_type_table()
+def layer_table(rows) -> Table:
+    """The seed's Table 3 as a rich table, from ``ScanResult.layer_type_table()`` rows (stats.table3)."""
     labels = next((r.group_labels for r in rows if r.n_layers), ["frac 0-7", "frac 8-15", "frac 16-22"])
     tab = Table(title="Runs tests on fraction bits per layer type (seed's Table 3) — max |Z| per bit group, "
                       "mean |Z|, verdict counts", title_justify="left", header_style="bold",
@@ -142,7 +142,7 @@ def dtype_history(result: ScanResult) -> list[str]:
 def render(result: ScanResult, console: Console | None = None, details: bool = False) -> None:
     console = console or Console()
     console.print(header(result))
-    console.print(layer_table(result))
+    console.print(layer_table(result.layer_type_table()))
     if result.untrained:
         by_name = {t.name: t for t in result.tensors}
         deciding = [by_name[n] for n in result.untrained if n in by_name]

@@ -19,7 +19,6 @@ import argparse
 import copy
 import json
 import os
-import struct
 import subprocess
 import sys
 import time
@@ -27,6 +26,9 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _synth import bf16_bytes, safetensors_prefix  # noqa: E402
 
 HIDDEN, MLP, VOCAB = 4096, 11008, 32000
 
@@ -44,11 +46,6 @@ def llama_shapes(layers: int) -> list[tuple[str, tuple[int, ...]]]:
     out += [("model.norm.weight", (HIDDEN,)), ("lm_head.weight", (VOCAB, HIDDEN))]
     return out
 
-
-def _bf16(x: np.ndarray) -> np.ndarray:
-    from paramstat.compare.casts import f32_to_bf16_bits
-
-    return f32_to_bf16_bits(x)
 
 
 _POOL: dict[int, np.ndarray] = {}
@@ -78,22 +75,15 @@ def _values(name: str, shape, seed: int) -> np.ndarray:
 def write_pair(dir_: Path, layers: int, changed: str) -> tuple[Path, Path, int, int]:
     """Write A and B (streaming, one tensor in memory). Returns paths, total params, changed params."""
     shapes = llama_shapes(layers)
-    header, off = {}, 0
-    for name, shape in shapes:
-        nbytes = int(np.prod(shape)) * 2
-        header[name] = {"dtype": "BF16", "shape": list(shape), "data_offsets": [off, off + nbytes]}
-        off += nbytes
-    hb = json.dumps(header, separators=(",", ":")).encode()
-    hb += b" " * (-len(hb) % 8)
+    prefix = safetensors_prefix(shapes)
     pa, pb = dir_ / "bench_a.safetensors", dir_ / "bench_b.safetensors"
     total = moved = 0
     with open(pa, "wb") as fa, open(pb, "wb") as fb:
         for f in (fa, fb):
-            f.write(struct.pack("<Q", len(hb)))
-            f.write(hb)
+            f.write(prefix)
         for name, shape in shapes:
             x = _values(name, shape, 0)
-            fa.write(_bf16(x).tobytes())
+            fa.write(bf16_bytes(x))
             layer = int(name.split(".")[2]) if name.startswith("model.layers.") else -1
             change = len(shape) == 2 and (changed == "all" or layer % 2 == 1 or name == "lm_head.weight")
             n = int(np.prod(shape))
@@ -101,7 +91,7 @@ def write_pair(dir_: Path, layers: int, changed: str) -> tuple[Path, Path, int, 
             if change:
                 x += _normal(name + "/noise", shape, 1) * np.float32(0.02 * 0.01)
                 moved += n
-            fb.write(_bf16(x).tobytes())
+            fb.write(bf16_bytes(x))
             del x
     return pa, pb, total, moved
 
@@ -131,7 +121,6 @@ def run_measured(cmd: list[str]) -> tuple[float, float, float, float, int, str]:
 
 
 def bench(args) -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     from _benchdoc import machine_line, update_section
 
     tmp = Path(args.tmp)

@@ -15,9 +15,7 @@ time = a + b * params over the sizes (least squares) and projects 7B (6.74e9 par
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import struct
 import subprocess
 import sys
 import time
@@ -25,6 +23,9 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _synth import bf16_bytes, safetensors_prefix  # noqa: E402
 
 VOCAB = 32000
 # name -> (hidden d, layers): 0.47B, 1.47B, 2.89B, 6.6B parameters (MLP 4d)
@@ -46,21 +47,14 @@ def shapes(d: int, layers: int) -> list[tuple[str, tuple[int, ...]]]:
 def write(path: Path, shp, seed: int) -> int:
     """Stream a bf16 safetensors file (one tensor in memory); returns the parameter count."""
     pool = np.random.default_rng(seed).standard_normal(1 << 24, dtype=np.float32)
-    hdr, off = {}, 0
-    for name, s in shp:
-        nb = int(np.prod(s)) * 2
-        hdr[name] = {"dtype": "BF16", "shape": list(s), "data_offsets": [off, off + nb]}
-        off += nb
-    hb = json.dumps(hdr, separators=(",", ":")).encode()
-    hb += b" " * (-len(hb) % 8)
     with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(hb)) + hb)
+        f.write(safetensors_prefix(shp))
         for name, s in shp:
             n = int(np.prod(s))
             o = zlib.crc32(name.encode()) % pool.size
             x = np.tile(pool, -(-(n + o) // pool.size))[o:o + n] if n + o > pool.size else pool[o:o + n]
             x = (1.0 + 0.05 * x) if len(s) == 1 else x * np.float32(0.02)
-            f.write(((x.astype(np.float32).view(np.uint32) + 0x8000) >> 16).astype(np.uint16).tobytes())
+            f.write(bf16_bytes(x))
     return sum(int(np.prod(s)) for _, s in shp)
 
 
@@ -121,7 +115,6 @@ def main() -> None:
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--no-doc", action="store_true")
     args = ap.parse_args()
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     from _benchdoc import machine_line, update_section
 
     py = [sys.executable, "-m", "paramstat"]

@@ -20,10 +20,8 @@ Writes section 'zoo' of docs/BENCHMARKS.md (machine, date, load average before/a
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
-import struct
 import sys
 import tempfile
 import time
@@ -32,6 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts" / "bench"))
 sys.path.insert(0, str(ROOT))
+from _synth import safetensors_prefix  # noqa: E402
 
 TIMM = ("mobilenetv3_small_050", "lcnet_050", "resnet10t")
 FORMATS = (".safetensors", ".pt", ".npz", ".h5")
@@ -166,17 +165,10 @@ def write_big_bf16(path: Path, n_params: float, side: int = 8192) -> tuple[int, 
     import torch
 
     k = int(-(-n_params // (side * side)))
-    header, off = {}, 0
     nb = side * side * 2
-    for i in range(k):
-        header[f"layers.{i}.weight"] = {"dtype": "BF16", "shape": [side, side], "data_offsets": [off, off + nb]}
-        off += nb
-    h = json.dumps(header).encode()
-    h += b" " * (-len(h) % 8)
     g = torch.Generator().manual_seed(0)
     with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
+        f.write(safetensors_prefix([(f"layers.{i}.weight", (side, side)) for i in range(k)]))
         for _ in range(k):
             t = (torch.randn(side, side, generator=g) * 0.02).to(torch.bfloat16)
             f.write(t.view(torch.int16).numpy().tobytes())

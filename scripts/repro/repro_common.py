@@ -53,16 +53,53 @@ def load_json(name: str):
     return json.loads(p.read_text()) if p.exists() else None
 
 
-def savefig(fig, name: str) -> Path:
-    IMG.mkdir(parents=True, exist_ok=True)
-    p = IMG / name
-    tmp = p.with_name(f".{p.name}.tmp")
-    fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    os.replace(tmp, p)
-    import matplotlib.pyplot as plt
+def pyplot():
+    """matplotlib.pyplot on the Agg backend (paramstat.report.png, the package's one drawing helper)."""
+    from paramstat.report.png import pyplot as _pyplot
 
-    plt.close(fig)
-    return p
+    return _pyplot()
+
+
+def savefig(fig, name: str) -> Path:
+    """docs/img/NAME, written atomically over the previous figure (paramstat.report.png.save_png)."""
+    from paramstat.report.png import save_png
+
+    IMG.mkdir(parents=True, exist_ok=True)
+    return save_png(fig, IMG / name, force=True)
+
+
+def plot_mean_curves(runs, inits, xlabel: str, ylabel: str, title: str, hlines=()):
+    """One line per init: test accuracy at each evaluated step, averaged over the init's runs
+    (each run a dict with 'init' and 'curve' = [(step, acc), ...]); dashed grey lines at ``hlines``."""
+    import numpy as np
+
+    fig, ax = pyplot().subplots(figsize=(7, 4.5))
+    for init in inits:
+        rs = [r for r in runs if r["init"] == init]
+        s = np.array([x for x, _ in rs[0]["curve"]])
+        acc = np.mean([[a for _, a in r["curve"]] for r in rs], axis=0)
+        ax.plot(s, acc, label=init)
+    for t in hlines:
+        ax.axhline(t, ls="--", color="grey", lw=0.8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def main_or_report(main, report, name: str, key: str) -> None:
+    """A repro script's entry point: with --report redraw from RESULTS/NAME.json (report(config, d[key])),
+    otherwise run main()."""
+    import sys
+
+    if "--report" in sys.argv:
+        d = load_json(name)
+        if d is None:
+            sys.exit(f"no {RESULTS / name}.json to redraw from: run the script without --report first")
+        report(d["config"], d[key])
+    else:
+        main()
 
 
 def fmt(x, spec=".2f", none="—"):

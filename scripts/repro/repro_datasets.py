@@ -10,7 +10,7 @@ import json
 import time
 
 import numpy as np
-from repro_common import ROOT, savefig
+from repro_common import ROOT, pyplot, savefig
 
 
 def sha(a: np.ndarray) -> str:
@@ -52,10 +52,7 @@ def main():
     X, y = X[order], y[order]
     np.savez_compressed(ROOT / "datasets" / "shapeset" / "sample_90.npz", X=X, y=y)
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(9, 8, figsize=(8, 9.6))
     for c in range(9):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from repro_common import fmt, machine_line, save_json, savefig, update_section
+from repro_common import fmt, machine_line, pyplot, save_json, savefig, update_section
 
 SEEDS = 30
 BATCH = 256
@@ -60,10 +60,7 @@ def main():
            "machine": machine_line()}
     save_json("fm2", {"config": cfg, "rows": rows})
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     marks = {"constant": "o", "increasing": "^", "decreasing": "v", "alternating": "s"}

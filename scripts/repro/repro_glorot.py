@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from repro_common import fmt, load_json, machine_line, save_json, savefig, update_section
+from repro_common import fmt, load_json, machine_line, pyplot, save_json, savefig, update_section
 
 WIDTH, DEPTH, LR, EPOCHS, N_TRAIN, SEEDS = 256, 5, 0.01, 10, 10_000, (0, 1, 2)
 BATCH = 64
@@ -59,10 +59,7 @@ def main():
 
 
 def report(cfg, state):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(1, 2, figsize=(12, 4.5))
     rows = []

@@ -13,7 +13,7 @@ import argparse
 import time
 
 import numpy as np
-from repro_common import fmt, machine_line, save_json, savefig, update_section
+from repro_common import fmt, machine_line, pyplot, save_json, savefig, update_section
 
 INITS = ["he_normal", "he_uniform", "fan_in_1", "he_2x", "he_trunc"]
 LABEL = {"he_normal": "He normal 2/n", "he_uniform": "He uniform 2/n", "fan_in_1": "1/n (fan_in_1)",
@@ -62,10 +62,7 @@ def main():
 
 
 def report(cfg, probe_rows, train_rows):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(1, 2, figsize=(12, 4.5))
     for init in INITS:

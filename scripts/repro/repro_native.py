@@ -17,7 +17,17 @@ import json
 import time
 
 import numpy as np
-from repro_common import RESULTS, fmt, load_json, machine_line, save_json, savefig, steps_to, update_section
+from repro_common import (
+    RESULTS,
+    fmt,
+    machine_line,
+    main_or_report,
+    plot_mean_curves,
+    save_json,
+    savefig,
+    steps_to,
+    update_section,
+)
 
 ARCH = "cnn"
 N_SRC, SRC_EPOCHS = 4, 4
@@ -76,23 +86,9 @@ def main():
 
 
 def report(cfg, runs):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for init in INITS:
-        rs = [r for r in runs if r["init"] == init]
-        s = np.array([x for x, _ in rs[0]["curve"]])
-        acc = np.mean([[a for _, a in r["curve"]] for r in rs], axis=0)
-        ax.plot(s, acc, label=init)
-    for t in TARGETS:
-        ax.axhline(t, ls="--", color="grey", lw=0.8)
-    ax.set_xlabel("SGD step (Shapeset-3x2)")
-    ax.set_ylabel(f"test accuracy (mean of {len(SEEDS)} seeds)")
-    ax.set_title("cnn on Shapeset-3x2; 'native' = profile fitted on cnn nets trained on MNIST-5k", fontsize=9)
-    ax.legend(fontsize=8)
+    fig = plot_mean_curves(runs, INITS, "SGD step (Shapeset-3x2)", f"test accuracy (mean of {len(SEEDS)} seeds)",
+                           "cnn on Shapeset-3x2; 'native' = profile fitted on cnn nets trained on MNIST-5k",
+                           hlines=TARGETS)
     savefig(fig, f"native_vs_classic{TAG}.png")
     src = cfg["src"]
     tg = cfg["target"]
@@ -121,8 +117,4 @@ if __name__ == "__main__":
 
     if "--src15" in sys.argv:
         SRC_EPOCHS, TAG, SEEDS = 15, "-src15", [0, 1, 2]
-    if "--report" in sys.argv:
-        d = load_json("native" + TAG)
-        report(d["config"], d["runs"])
-    else:
-        main()
+    main_or_report(main, report, "native" + TAG, "runs")

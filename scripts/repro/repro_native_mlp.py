@@ -17,7 +17,17 @@ import json
 import time
 
 import numpy as np
-from repro_common import RESULTS, fmt, machine_line, save_json, savefig, steps_to, update_section
+from repro_common import (
+    RESULTS,
+    fmt,
+    machine_line,
+    main_or_report,
+    plot_mean_curves,
+    save_json,
+    savefig,
+    steps_to,
+    update_section,
+)
 
 HIDDEN = [128, 128, 128]
 N_SRC, SRC_EPOCHS = 4, 20
@@ -90,21 +100,9 @@ def main():
 
 
 def report(cfg, runs):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for init in INITS:
-        rs = [r for r in runs if r["init"] == init]
-        s = np.array([x for x, _ in rs[0]["curve"]])
-        acc = np.mean([[a for _, a in r["curve"]] for r in rs], axis=0)
-        ax.plot(s, acc, label=init)
-    ax.set_xlabel("SGD step (MNIST-5k, 63 steps per epoch)")
-    ax.set_ylabel(f"test accuracy (mean of {len(cfg['seeds'])} seeds)")
-    ax.set_title(f"{cfg['arch']} on MNIST-5k from different inits", fontsize=9)
-    ax.legend(fontsize=8)
+    fig = plot_mean_curves(runs, INITS, "SGD step (MNIST-5k, 63 steps per epoch)",
+                           f"test accuracy (mean of {len(cfg['seeds'])} seeds)",
+                           f"{cfg['arch']} on MNIST-5k from different inits")
     savefig(fig, "native_mlp.png")
     sa = cfg["src_acc"]
     lines = [f"Budget: `{cfg['arch']}` (ReLU). Profiles fitted on {cfg['n_src']} MLPs each, trained from He-normal "
@@ -150,12 +148,4 @@ def report(cfg, runs):
 
 
 if __name__ == "__main__":
-    import sys
-
-    from repro_common import load_json
-
-    if "--report" in sys.argv:
-        d = load_json("native_mlp")
-        report(d["config"], d["runs"])
-    else:
-        main()
+    main_or_report(main, report, "native_mlp", "runs")

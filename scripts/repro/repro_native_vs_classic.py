@@ -21,7 +21,7 @@ import copy
 import time
 
 import numpy as np
-from repro_common import RESULTS, load_json, machine_line, save_json, savefig, update_section
+from repro_common import RESULTS, load_json, machine_line, pyplot, save_json, savefig, update_section
 
 ARCHS = {"mlp": "mlp:2x128", "cnn": "cnn", "resnet": "resnet", "vit": "vit"}
 SOURCE_SEEDS = (100, 101)
@@ -219,10 +219,7 @@ def report(res):
 
 
 def plot(res):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     sts = res["settings"]
     n = len(sts)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from repro_common import fmt, machine_line, save_json, savefig, update_section
+from repro_common import fmt, machine_line, main_or_report, pyplot, save_json, savefig, update_section
 
 SCAN_STEPS = [0, 3, 10, 30, 50, 70, 100, 150, 200, 300, 630]
 SEEDS = [0, 1]
@@ -68,10 +68,7 @@ def main():
 
 
 def report(cfg, rows):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(1, 2, figsize=(12, 4.2))
     for optim, _lr in cfg["optims"]:
@@ -111,12 +108,4 @@ def report(cfg, rows):
 
 
 if __name__ == "__main__":
-    import sys
-
-    from repro_common import load_json
-
-    if "--report" in sys.argv:
-        d = load_json("scan_steps")
-        report(d["config"], d["rows"])
-    else:
-        main()
+    main_or_report(main, report, "scan_steps", "rows")

@@ -17,11 +17,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+from rich.console import Console
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from paramstat.report.scan_report import layer_table  # noqa: E402
 from paramstat.stats.bits import bit_tests  # noqa: E402
+from paramstat.stats.table3 import fraction_groups  # noqa: E402
 from paramstat.verdict.layer_types import aggregate_layer_types, layer_types  # noqa: E402
 
 # the seed's Table 3 (ResNet-18, trained; ImageNet validation images)
@@ -29,7 +32,6 @@ SEED = [("Conv weight", 20, (3.877, 4.528, 3.943)), ("FC weight", 1, (1.053, 0.6
         ("FC bias", 1, (0.744, 1.645, 0.327)), ("BN weight", 20, (2.109, 1.992, 2.478)),
         ("BN bias", 20, (2.147, 2.004, 2.048))]
 SEED_IMAGE_AVG_Z = 626.747
-GROUPS = ((0, 7), (8, 15), (16, 22))
 
 
 def null_max_median(k: int) -> float:
@@ -54,12 +56,12 @@ def param_table(ckpt) -> tuple[list, dict]:
     for rec in ckpt.records:
         if not rec.analysable or rec.role == "running_stat" or rec.dtype != "float32":
             continue
-        bt = bit_tests(rec.read().reshape(-1), "float32")
+        summary = bit_tests(rec.read().reshape(-1), "float32").summary()
         lt = lts[rec.name]
-        entries.append((lt, "n/a", "float32", bt.summary()))
+        entries.append((lt, "n/a", "float32", summary))
         k = live.setdefault(lt, [0, 0, 0])
-        for j, (lo, hi) in enumerate(GROUPS):
-            k[j] += int((~bt.constant[lo:hi + 1]).sum())
+        for j, (_, g, nb) in enumerate(fraction_groups(summary, "float32")):
+            k[j] += nb - int(g["n_constant"])
     return aggregate_layer_types(entries), live
 
 
@@ -173,10 +175,7 @@ def main() -> int:
         hub = f"not reachable, so no real ResNet-18 row ({type(e).__name__}: {str(e).split(' — ')[0]})"
     for title, (rows, live) in results.items():
         sections.append(f"### {title}\n\n{md_param_table(rows, live)}\n")
-        print(f"\n{title}")
-        for r in rows:
-            print(f"  {r.layer_type:16s} {r.n_layers:4d}  " + "  ".join(_f(z) for z in r.group_max_z)
-                  + f"   mean {_f(r.mean_abs_z)}")
+        Console().print(f"\n{title}", layer_table(rows))
 
     imgs = {
         "photographs (scikit-learn china.jpg, flower.jpg; 427×640×3)": photos(),
