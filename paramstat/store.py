@@ -141,7 +141,7 @@ def write_h5(ckpt: Checkpoint, path: str | Path, *, force: bool = False,
 def _write_all(f, raw: _OutputFile, ckpt: Checkpoint, per_tensor, attrs, codec, progress) -> None:
     """File attributes, then one dataset per tensor (the layout in the module docstring)."""
     from . import __version__
-    from .report.progress import track
+    from .progress import track
 
     prov = dict(ckpt.provenance)
     prov.setdefault("source", ckpt.source)

@@ -117,3 +117,58 @@ def test_cycle_detector_finds_a_planted_cycle(tmp_path):
     assert cycles(import_graph(pkg)) == [["paramstat.sub.a", "paramstat.sub.b", "paramstat.sub.c"]]
     (pkg / "sub" / "c.py").write_text("import numpy\n")
     assert cycles(import_graph(pkg)) == []
+
+
+# The one-way flow of docs/ARCHITECTURE.md, by imports: a unit (root module or top-level package) may
+# import units of a lower layer, or of its own layer only when it is the same unit.
+LAYERS = [
+    {"errors", "interrupt", "dtypes", "_callable"},
+    {"atomic", "progress", "formats"},
+    {"record", "stats"},                       # the tensor record; formulas (numpy/scipy only)
+    {"store", "sources"},                      # HDF5 store; anything -> Checkpoint of records
+    {"verdict", "compare", "init"},            # the three consumers of records, independent of each other
+    {"lab"},                                   # measures inits (init) and their scans (verdict)
+    {"report"},                                # tables, pages, plots of verdict / compare / lab results
+    {"zoo"},                                   # many checkpoints: Dask + DuckDB over scan / compare / report
+    {"commands"},
+    {"cli"},
+    {"__main__", "(package)"},
+]
+
+
+def _unit(mod: str) -> str:
+    parts = mod.split(".")
+    return parts[1] if len(parts) > 1 else "(package)"
+
+
+def layer_violations(graph: dict[str, set[str]]) -> list[str]:
+    rank = {u: i for i, layer in enumerate(LAYERS) for u in layer}
+    bad = []
+    for m, ts in sorted(graph.items()):
+        um = _unit(m)
+        for t in sorted(ts):
+            ut = _unit(t)
+            if ut == um:
+                continue
+            if um not in rank or ut not in rank:
+                bad.append(f"{m} -> {t}: unit not placed in LAYERS")
+            elif rank[ut] > rank[um] or (rank[ut] == rank[um] and ut != um):
+                bad.append(f"{m} -> {t}")
+    return bad
+
+
+def test_imports_follow_the_one_way_flow():
+    graph = import_graph()
+    # `from .. import __version__` / the lazy API (`from .. import scan`) go through the package itself
+    g = {m: {t for t in ts if t != "paramstat"} for m, ts in graph.items()}
+    found = layer_violations(g)
+    assert not found, "imports against the flow: " + "; ".join(found)
+
+
+def test_layer_check_finds_a_planted_back_edge():
+    g = {"paramstat.stats.fits": {"paramstat.dtypes"}, "paramstat.sources.roles": {"paramstat.stats.shapes"}}
+    assert layer_violations(g) == []
+    g["paramstat.stats.fits"].add("paramstat.verdict.rules")
+    g["paramstat.compare.core"] = {"paramstat.init.classic"}
+    assert layer_violations(g) == ["paramstat.compare.core -> paramstat.init.classic",
+                                   "paramstat.stats.fits -> paramstat.verdict.rules"]

@@ -22,8 +22,8 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from ..init.profile import fit_profile
+    from ..progress import track
     from ..report.jsonout import dumps, write_json
-    from ..report.progress import track
     from ._common import check_outputs
 
     check_outputs(args.force, args.output, args.json)  # fail before the long fit

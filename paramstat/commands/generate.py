@@ -63,7 +63,8 @@ def run(args) -> int:
 
     check_outputs(args.force, args.output, args.json)  # before building the model
     profile, profile_words = default_profile(args.profile)
-    from ..init.generate import build_model, data_batch, generate, save_safetensors
+    from ..init.generate import build_model, generate, save_safetensors
+    from ..lab.datasets import data_batch
 
     batch = None
     if needs_data or args.data is not None:
@@ -107,7 +108,7 @@ def run(args) -> int:
 def _check(model, g, scheme, args, batch=None) -> dict:
     from dataclasses import asdict
 
-    from ..init.generate import forward_check, scan_summary
+    from ..lab.check import forward_check, scan_summary
 
     res: dict = {"forward_finite": g.forward_finite}
     ok = bool(g.forward_finite)

@@ -59,7 +59,7 @@ def run(args):
     import torch
 
     from ..lab.train import start_train
-    from ..report.progress import track
+    from ..progress import track
 
     torch.set_num_threads(max(1, args.threads))
     res = start_train(args.arch, act=args.act, data=args.data, inits=inits, seeds=seeds, target=args.target,

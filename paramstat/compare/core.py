@@ -308,7 +308,7 @@ def compare(a, b, *, fresh: bool = False, fresh_a: bool | None = None, fresh_b: 
     both sides; ``trust_pickle`` as in load(); ``by_name``: never pair tensors by position and shape
     (paramstat.compare.align). Keyword overrides set CompareOptions fields.
     """
-    from ..report.progress import track
+    from ..progress import track
 
     t0 = time.perf_counter()
     opts = options or CompareOptions()

@@ -90,3 +90,46 @@ def load_dataset(name: str, split: str = "train", *, n: int | None = None, seed:
     if flatten:
         X = X.reshape(X.shape[0], -1)
     return np.ascontiguousarray(X, dtype=np.float32), y
+
+
+def data_batch(data: str, model, spec: str, n: int = 32, seed: int = 0, size: int | None = None):
+    """A batch for LSUV / native scale 'data': ``data`` = digits | mnist5k | shapeset (``n`` training images
+    of this module) or FILE.npy (an array (N, ...), loaded with allow_pickle=False). Images are
+    fitted to the model's input: flattened for mlp specs (sizes must agree), grey channels repeated and
+    resized (bilinear) to the model's input size (``size`` for convnets, see example_input)."""
+    import torch
+
+    from ..init.generate import example_input
+
+    if data in ("digits", "mnist5k", "shapeset"):
+        X, _ = load_dataset(data, "train", n=n, seed=seed)
+    else:
+        if not str(data).endswith(".npy"):
+            raise ParamstatError(f"unknown --data {data!r}", hint="digits, mnist5k, shapeset or a FILE.npy")
+        try:
+            X = np.load(data, allow_pickle=False)
+        except FileNotFoundError as err:
+            raise ParamstatError("data file not found", path=str(data)) from err
+        except ValueError as err:
+            raise ParamstatError(f"not a plain numeric .npy array ({err})", path=str(data)) from err
+        if X.dtype.kind not in "fiub" or X.ndim < 2:
+            raise ParamstatError(f"data must be a numeric array (N, ...), got {X.dtype} {X.shape}", path=str(data))
+    X = torch.as_tensor(np.ascontiguousarray(X), dtype=torch.float32)
+    want = tuple(example_input(model, spec, batch=1, size=size).shape[1:])
+    if len(want) == 1:
+        X = X.reshape(X.shape[0], -1)
+        if X.shape[1] != want[0]:
+            raise ParamstatError(f"data has {X.shape[1]} features per sample, {spec} takes {want[0]}",
+                                 path=str(data) if str(data).endswith(".npy") else None)
+    else:
+        if X.ndim == 3:
+            X = X[:, None]
+        if X.ndim != 4 or X.shape[1] not in (1, want[0]):
+            raise ParamstatError(f"data of shape {tuple(X.shape)} does not fit the input {want}",
+                                 hint="give images (N, H, W), (N, 1, H, W) or (N, C, H, W)")
+        if X.shape[1] != want[0]:
+            X = X.expand(-1, want[0], -1, -1)
+        if tuple(X.shape[2:]) != want[1:]:
+            X = torch.nn.functional.interpolate(X, size=want[1:], mode="bilinear", align_corners=False)
+        X = X.contiguous()
+    return X

@@ -8,8 +8,8 @@ def summarize(ckpt, read_values: bool = True, progress: bool = True) -> dict:
     import numpy as np
 
     from ..dtypes import as_float
+    from ..progress import track
     from ..record import ROLES
-    from .progress import track
 
     tensors = []
     totals: dict[str, dict] = {}

@@ -72,7 +72,7 @@ def scan(source, *, fresh=False, seed=0, model=None, checkpoint=None, trust_pick
         write_h5(ckpt, h5, force=force, per_tensor=per_tensor, progress=progress)
         clock["h5"] = time.perf_counter() - t0 - clock["analysis"]   # reading + writing the .h5
     else:
-        from ..report.progress import track
+        from ..progress import track
 
         for rec in track(ckpt.in_byte_order(), total=len(ckpt), description="scanning", enabled=progress):
             t0 = time.perf_counter()

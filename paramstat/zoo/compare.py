@@ -30,7 +30,7 @@ def compare_zoo(base: str, sources: list[str], db: str, *, workers: int | None =
                 progress: bool = True) -> RunCounts:
     from distributed import as_completed
 
-    from ..report.progress import counting
+    from ..progress import counting
     from . import task
     from .cluster import describe, open_client
 

@@ -96,7 +96,7 @@ def scan_zoo(sources: list[str], db: str, *, workers: int | None = None, schedul
     recomputes)."""
     from distributed import as_completed
 
-    from ..report.progress import counting
+    from ..progress import counting
     from . import task
     from .cluster import describe, open_client
 

@@ -248,13 +248,13 @@ def test_starttrain_native_uses_packaged_profile(capsys):
 # ----------------------------------------------------------------------- 6. evidence summaries show numbers
 
 def test_generate_check_evidence_has_numbers_not_placeholders():
-    from paramstat.init.generate import _merge
+    from paramstat.lab.check import merge_numbers
 
-    assert _merge(["max |x| is 0.920x the U(+-1/sqrt(fan_in)) bound"]) == \
+    assert merge_numbers(["max |x| is 0.920x the U(+-1/sqrt(fan_in)) bound"]) == \
         "max |x| is 0.920x the U(+-1/sqrt(fan_in)) bound"
-    assert _merge(["top eigenvalue 1.5x the MP edge", "top eigenvalue 12.25x the MP edge",
+    assert merge_numbers(["top eigenvalue 1.5x the MP edge", "top eigenvalue 12.25x the MP edge",
                    "top eigenvalue 0.75x the MP edge"]) == "top eigenvalue 0.75..12.25x the MP edge"
-    assert _merge(["all 64 values exactly 0", "all 1,024 values exactly 0"]) == "all 64..1,024 values exactly 0"
+    assert merge_numbers(["all 64 values exactly 0", "all 1,024 values exactly 0"]) == "all 64..1,024 values exactly 0"
 
 
 def test_generate_check_output_has_no_placeholders(capsys):

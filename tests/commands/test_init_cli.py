@@ -135,7 +135,8 @@ def test_forward_check_passes_he_and_fails_a_100x_init():
     """The forward part of --check: He on an MLP passes (output within 10x of the input / own init, M_j/M_0
     near 1 by FM1 theory); the same weights x100 give M_j/M_0 ~ 1e4^j and an output 1e8x: both fail."""
     from paramstat.init import apply_init
-    from paramstat.init.generate import build_model, forward_check
+    from paramstat.init.generate import build_model
+    from paramstat.lab.check import forward_check
 
     spec = "mlp:64,64,64,10"
     m = build_model(spec)

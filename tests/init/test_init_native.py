@@ -291,7 +291,8 @@ def test_native_bn_models_within_10x_in_eval_and_check_fails_the_old_native(spec
     train mode; the old behaviour (profile scale, constants overwritten: 7e14 on resnet18) fails --check."""
     pytest.importorskip("timm")
     from paramstat.init import apply_init
-    from paramstat.init.generate import build_model, forward_check
+    from paramstat.init.generate import build_model
+    from paramstat.lab.check import forward_check
 
     m = build_model(spec)
     apply_init(m, "native", profile="default", seed=0)
