@@ -48,11 +48,9 @@ def scan(source, *, fresh=False, seed=0, model=None, checkpoint=None, trust_pick
 
     def judge(rec: TensorRecord, raw: np.ndarray):
         t0, c0 = time.perf_counter(), time.process_time()
-        try:
-            tv = judge_tensor(rec, raw)
-        except Exception as err:  # noqa: BLE001 - one odd tensor must not sink the scan: report it
-            warnings.append(f"{rec.name}: not analysed ({type(err).__name__}: {err})")
-            tv = _unjudged(rec, f"analysis failed: {type(err).__name__}: {err}")
+        tv, warning = judge_or_skip(rec, raw)
+        if warning:
+            warnings.append(warning)
         if keep_bits and rec.analysable:
             z = _per_bit_z(tv, raw, rec.dtype)
             if z is not None:
@@ -100,6 +98,16 @@ def scan(source, *, fresh=False, seed=0, model=None, checkpoint=None, trust_pick
         n_params=int(ckpt.n_params), tensors=tensors, untrained=list(untrained),
         provenance=dict(ckpt.provenance), warnings=warnings, timings=timings,
         layer_types=layer_types(ckpt.records), bit_z=bit_z, checkpoint=ckpt)
+
+
+def judge_or_skip(rec: TensorRecord, raw) -> tuple:
+    """(judge_tensor(rec, raw), None), or, when the tensor cannot be judged, a 'skipped' TensorVerdict whose
+    evidence holds the error and the warning line: one odd tensor never sinks a scan (nor a split zoo task)."""
+    try:
+        return judge_tensor(rec, raw), None
+    except Exception as err:  # noqa: BLE001 - reported in the result, not raised
+        why = f"{type(err).__name__}: {err}"
+        return _unjudged(rec, f"analysis failed: {why}"), f"{rec.name}: not analysed ({why})"
 
 
 def _unjudged(rec: TensorRecord, why: str):

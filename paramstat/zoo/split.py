@@ -77,7 +77,7 @@ class SplitJob:
         peak = 0
         for k in range(len(self.slices)):
             r = self.results[k]
-            tensors += [t for t in r["tensors"] if t is not None]
+            tensors += r["tensors"]
             warnings += r["warnings"]
             t_read += r["t_read"]
             t_an += r["t_analysis"]

@@ -69,6 +69,23 @@ def checkpoint_sha256(prov: dict) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=8)
+def _source_sha256(source: str, size: int, mtime_ns: int) -> str | None:
+    from ..sources import load
+
+    return checkpoint_sha256(load(source).provenance)
+
+
+def source_sha256(source: str) -> str | None:
+    """checkpoint_sha256 of what ``source`` loads as (the value scan rows hold), cached per worker and
+    file version: a zoo compare hashes its base once per worker, not once per task."""
+    try:
+        st = os.stat(os.path.expanduser(source))
+        return _source_sha256(source, st.st_size, st.st_mtime_ns)
+    except OSError:                                  # a name (timm, Hub, pypi:): nothing to stat
+        return _source_sha256(source, -1, -1)
+
+
 def _num(x):
     try:
         return None if x is None else float(x)
@@ -186,7 +203,7 @@ def slice_task(path: str, names: list[str]) -> dict:
     worker holds one tensor (and its features' work arrays) at a time."""
     t0 = time.perf_counter()
     _limit_threads()
-    from ..verdict import judge_tensor
+    from ..verdict.stream import judge_or_skip
 
     ck = _open_checked(path)
     by_name = {r.name: r for r in ck.records}
@@ -196,11 +213,9 @@ def slice_task(path: str, names: list[str]) -> dict:
         t1 = time.perf_counter()
         raw = rec.read()
         t2 = time.perf_counter()
-        try:
-            tv = judge_tensor(rec, raw)
-        except Exception as err:  # noqa: BLE001 - as paramstat.scan: one odd tensor is reported, not fatal
-            warnings.append(f"{name}: not analysed ({one_line(err)})")
-            tv = None
+        tv, warning = judge_or_skip(rec, raw)       # as paramstat.scan: a skipped row, and a warning
+        if warning:
+            warnings.append(warning)
         del raw
         t_read += t2 - t1
         t_an += time.perf_counter() - t2
@@ -233,7 +248,9 @@ def compare_task(base: str, source: str) -> dict:
                "n_shape_mismatch": len(d.get("shape_mismatch") or []),
                "n_only_base": len(d.get("only_in_a") or []), "n_only_other": len(d.get("only_in_b") or []),
                "counts": c, "changed": [t["name"] for t in tens if t.get("relation") != "identical"][:1000],
-               "params_base": d.get("params_a"), "params_other": d.get("params_b")}
+               "params_base": d.get("params_a"), "params_other": d.get("params_b"),
+               # after compare read both files (in the page cache now); the same hash scan rows hold
+               "sha256": source_sha256(source), "base_sha256": source_sha256(base)}
     except Exception as err:  # noqa: BLE001 - one bad checkpoint is an error row
         row = {"error": one_line(err)}
     row["t_total"] = time.perf_counter() - t0

@@ -133,3 +133,45 @@ def test_cli_scan_summary_query(tmp_path, scheduler):
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "SQL error" in r.stderr
     r = _cli("summary", str(tmp_path / "missing.duckdb"))
     assert r.returncode == 2 and "no such zoo database" in r.stderr
+
+
+def test_split_slice_keeps_a_tensor_it_cannot_judge_as_skipped(tmp_path, monkeypatch):
+    """As paramstat.scan does: the tensor stays, as 'skipped' with the error, and a warning names it."""
+    from paramstat.verdict import judge_checkpoint, stream
+    from paramstat.zoo import task
+
+    path = save(_mixed_state(), tmp_path / "m.safetensors")
+    real = stream.judge_tensor
+
+    def flaky(rec, raw):
+        if rec.name == "l1.weight":
+            raise ValueError("planted failure")
+        return real(rec, raw)
+
+    monkeypatch.setattr(stream, "judge_tensor", flaky)
+    names = task.plan_task(str(path))["names"]
+    out = task.slice_task(str(path), names)
+    assert [t.name for t in out["tensors"]] == names                     # nothing dropped
+    bad = next(t for t in out["tensors"] if t.name == "l1.weight")
+    assert bad.verdict == "skipped" and bad.score is None
+    assert "planted failure" in bad.evidence[0].text
+    assert out["warnings"] == ["l1.weight: not analysed (ValueError: planted failure)"]
+    monkeypatch.setattr(stream, "judge_tensor", real)
+    ref = paramstat.scan(str(path), progress=False)
+    verdict, _, untrained = judge_checkpoint(out["tensors"])
+    assert verdict == ref.verdict                                        # one skipped tensor of 8
+
+
+def test_compare_task_rows_carry_the_scan_rows_sha256(tmp_path):
+    import hashlib
+
+    from paramstat.zoo import task
+
+    a = save(tiny_state(0), tmp_path / "a.safetensors")
+    b = save(tiny_state(1), tmp_path / "b.safetensors")
+    row = task.compare_task(str(a), str(b))
+    assert row.get("error") is None
+    assert row["sha256"] == hashlib.sha256(b.read_bytes()).hexdigest()
+    assert row["base_sha256"] == hashlib.sha256(a.read_bytes()).hexdigest()
+    scan_row = task.scan_task(str(b))["row"]
+    assert scan_row["sha256"] == row["sha256"]
