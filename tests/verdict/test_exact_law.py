@@ -121,3 +121,23 @@ def test_trained_layers_match_no_law():
     net = _digits_linear(300)
     for t in _scan(net).tensors:
         assert _law(t) is None, (t.name, _law(t))
+
+
+def test_std_near_a_law_counts_only_when_the_law_fits_the_role():
+    """verdict.rules.discount_misfit: the untrained-ward signature evidence is taken out of the logit (hand
+    computed) when the closest law cannot have drawn a tensor of this role, and kept when it can."""
+    import math
+
+    from paramstat.verdict.results import Evidence
+    from paramstat.verdict.rules import discount_misfit
+
+    terms = [Evidence("sig_scale_logratio", 0.005, -0.5, "std is 1.005x the std of trunc_normal_fan_in"),
+             Evidence("sig_ks_stat", -1.0, 0.25, "closest init law ..."),       # trained-ward: kept
+             Evidence("kurt", 0.1, -0.2, "excess kurtosis 0.10")]              # not a signature feature
+    p, out = discount_misfit(0.3, terms, "linear", "trunc_normal_fan_in")      # a conv-only law
+    assert p == pytest.approx(1 / (1 + math.exp(-(math.log(0.3 / 0.7) + 0.5))), rel=1e-12)
+    assert out[0].contribution == 0.0 and out[0].text.endswith(
+        "(not counted: trunc_normal_fan_in is no init of a linear tensor)")
+    assert out[1] is terms[1] and out[2] is terms[2]
+    assert discount_misfit(0.3, terms, "conv", "trunc_normal_fan_in") == (0.3, terms)   # the law fits
+    assert discount_misfit(0.3, terms, "linear", "pytorch_default") == (0.3, terms)
