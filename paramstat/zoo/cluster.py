@@ -20,6 +20,23 @@ def default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
+def worker_config(retries: int = 2) -> dict:
+    """The dask config for the workers paramstat starts: BLAS / OpenMP / numba at one thread each
+    (task.thread_env), ``retries`` failures allowed per task, and no MALLOC_TRIM_THRESHOLD_. distributed
+    sets that to 65536 for its workers; any fixed value turns off glibc's dynamic mmap threshold, and a scan
+    (one large array after another) then maps and unmaps every buffer: 60 small checkpoints took 4.3-4.6 s
+    in a worker instead of 2.7 s (docs/ZOO.md)."""
+    import dask
+    import distributed  # noqa: F401 - loads distributed's config defaults
+
+    env = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}) or {})
+    env.update(thread_env(1))
+    env.pop("MALLOC_TRIM_THRESHOLD_", None)
+    return {"distributed.scheduler.allowed-failures": int(retries),
+            "distributed.nanny.pre-spawn-environ": env,
+            "distributed.admin.tick.limit": "30s"}   # a busy GIL-heavy task must not spam 'event loop' warnings
+
+
 @contextlib.contextmanager
 def open_client(workers: int | None = None, scheduler: str | None = None, retries: int = 2,
                 memory_limit: str | None = "auto"):
@@ -27,11 +44,7 @@ def open_client(workers: int | None = None, scheduler: str | None = None, retrie
     import dask
     from distributed import Client, LocalCluster
 
-    env = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}) or {})
-    env.update(thread_env(1))
-    cfg = {"distributed.scheduler.allowed-failures": int(retries),
-           "distributed.nanny.pre-spawn-environ": env,
-           "distributed.admin.tick.limit": "30s"}   # a busy GIL-heavy task must not spam 'event loop' warnings
+    cfg = worker_config(retries)
     with dask.config.set(cfg):
         if scheduler:
             try:

@@ -11,13 +11,10 @@ def scheduler():
     import dask
     from distributed import Client, LocalCluster
 
-    from paramstat.zoo.task import thread_env, warm
+    from paramstat.zoo.cluster import worker_config
+    from paramstat.zoo.task import warm
 
-    env = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}) or {})
-    env.update(thread_env(1))
-    with dask.config.set({"distributed.scheduler.allowed-failures": 2,
-                          "distributed.nanny.pre-spawn-environ": env,
-                          "distributed.admin.tick.limit": "30s"}):
+    with dask.config.set(worker_config(retries=2)):
         cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                                silence_logs=50)
         client = Client(cluster)
