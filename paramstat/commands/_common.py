@@ -65,7 +65,9 @@ def add_load_options(p: argparse.ArgumentParser) -> None:
                    help="timm name: build the model with pretrained=False (its own init) instead of downloading")
     p.add_argument("--seed", type=int, default=0, help="seed for --fresh (default 0)")
     p.add_argument("--model", metavar="NAME", default=None,
-                   help="architecture (timm name) that gives layer roles to weights from --checkpoint/SOURCE")
+                   help="architecture (timm name) that gives layer roles to weights from --checkpoint/SOURCE "
+                        "(matched by name, else by position and shape; a classifier with another number of "
+                        "classes gets the architecture built with that num_classes)")
     p.add_argument("--checkpoint", metavar="FILE", default=None, help="weights file for --model")
     p.add_argument("--trust-pickle", action="store_true",
                    help="allow pickles that need arbitrary code (runs code from the file: only for files you trust)")

@@ -193,3 +193,21 @@ def same_shapes_in_order(shapes_a: Sequence[Sequence[int]], shapes_b: Sequence[S
     (two implementations of one network, e.g. lukemelas' EfficientNet vs timm's, a TorchScript export vs
     an ONNX export, store the same tensors in the same order under other names)."""
     return len(shapes_a) == len(shapes_b) and all(tuple(x) == tuple(y) for x, y in zip(shapes_a, shapes_b))
+
+
+def head_size(file_shapes: Sequence[Sequence[int]], arch_shapes: Sequence[Sequence[int]],
+              is_head: Sequence[bool]) -> int | None:
+    """The file's number of classes when it is the architecture with another classifier size: both lists
+    in the same order and of the same length, equal everywhere except at classifier tensors (``is_head``),
+    which differ only in their first dimension, by one value C for all of them; else None."""
+    if len(file_shapes) != len(arch_shapes) or len(is_head) != len(arch_shapes):
+        return None
+    sizes = set()
+    for f, a, head in zip(file_shapes, arch_shapes, is_head):
+        f, a = tuple(f), tuple(a)
+        if f == a:
+            continue
+        if not head or len(f) != len(a) or not f or f[1:] != a[1:]:
+            return None
+        sizes.add(f[0])
+    return sizes.pop() if len(sizes) == 1 else None

@@ -158,6 +158,23 @@ def _load_path_or_name(s: str, *, fresh: bool, seed: int, trust_pickle: bool, ro
     return timm.load_fresh(s, seed) if fresh else timm.load_pretrained(s)
 
 
+def _head_classes(ck: Checkpoint, shapes: dict, heads: tuple[str, ...]) -> int | None:
+    """The file's number of classes when its tensors are the architecture's (by name, or by position when
+    no name matches) except for a classifier of another output size (align.head_size); else None."""
+    from .align import head_size
+
+    if not heads:
+        return None
+    names = list(shapes)
+    is_head = [n.startswith(heads) for n in names]
+    by_name = {r.name: tuple(r.shape) for r in ck.records}
+    if set(by_name) == set(names):
+        return head_size([by_name[n] for n in names], list(shapes.values()), is_head)
+    if not any(n in by_name for n in names):
+        return head_size([tuple(r.shape) for r in ck.records], list(shapes.values()), is_head)
+    return None
+
+
 def _load_with_model(source, *, model: str, checkpoint, fresh, seed, trust_pickle) -> Checkpoint:
     from .module import module_entries
     from .remote import timm as timm_source
@@ -173,14 +190,25 @@ def _load_with_model(source, *, model: str, checkpoint, fresh, seed, trust_pickl
 
     if not Path(os.path.expanduser(str(weights))).exists() and not is_repo_id(str(weights)):
         raise ParamstatError("file not found", path=str(weights), hint="check the --checkpoint path")
-    arch = timm_source.build_module(model, meta=True)
-    ents = module_entries(arch)
-    shapes = {n: tuple(t.shape) for n, t, _k, _i in ents}
-    roles = ArchitectureRoles({n: info for n, _t, _k, info in ents}, shapes, model)
-    prov = {"arch": model, "roles_from": f"timm architecture {model}"}
-    prov.update(timm_source.versions())
-    ck = _load_path_or_name(str(weights), fresh=False, seed=seed, trust_pickle=trust_pickle, roles=roles,
-                            order=list(roles), extra_prov=prov)
+    def with_roles(num_classes=None):
+        arch = timm_source.build_module(model, meta=True, num_classes=num_classes)
+        ents = module_entries(arch)
+        shapes = {n: tuple(t.shape) for n, t, _k, _i in ents}
+        roles = ArchitectureRoles({n: info for n, _t, _k, info in ents}, shapes, model)
+        prov = {"arch": model, "roles_from": f"timm architecture {model}"}
+        prov.update(timm_source.versions())
+        ck = _load_path_or_name(str(weights), fresh=False, seed=seed, trust_pickle=trust_pickle, roles=roles,
+                                order=list(roles), extra_prov=prov)
+        return arch, ents, shapes, ck
+
+    arch, ents, shapes, ck = with_roles()
+    classes = _head_classes(ck, shapes, timm_source.classifier_names(arch))
+    if classes is not None:           # a fine-tune with another number of classes: roles from that model
+        n0 = getattr(arch, "num_classes", None)
+        arch, ents, shapes, ck = with_roles(classes)
+        ck.provenance["num_classes"] = classes
+        ck.warnings.append(f"the classifier has {classes} outputs ({model} has {n0}): roles from "
+                           f"{model}(num_classes={classes})")
     if not any(tuple(r.shape) == shapes.get(r.name) for r in ck.records) and \
             "position" not in ck.provenance.get("roles_from", ""):
         raise ParamstatError(f"no tensor matches {model}'s tensors by name and shape, nor by position and shape "

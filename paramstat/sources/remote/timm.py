@@ -37,22 +37,30 @@ def check_name(name: str) -> None:
     raise ParamstatError(f"not a file and not a timm model name: {name!r}", hint=hint)
 
 
-def build_module(name: str, *, seed: int = 0, meta: bool = False):
-    """timm.create_model(name, pretrained=False) after torch.manual_seed(seed); on the meta device when
-    only the architecture (types and shapes) is needed."""
+def build_module(name: str, *, seed: int = 0, meta: bool = False, num_classes: int | None = None):
+    """timm.create_model(name, pretrained=False[, num_classes=]) after torch.manual_seed(seed); on the meta
+    device when only the architecture (types and shapes) is needed."""
     import timm
     import torch
 
     check_name(name)
     base = name.split(".", 1)[0]
+    kw = {} if num_classes is None else {"num_classes": int(num_classes)}
     if meta:
         try:
             with torch.device("meta"):
-                return timm.create_model(base, pretrained=False)
+                return timm.create_model(base, pretrained=False, **kw)
         except Exception:  # noqa: BLE001 - some inits do not run on meta; fall back to CPU
             pass
     torch.manual_seed(seed)
-    return timm.create_model(base, pretrained=False)
+    return timm.create_model(base, pretrained=False, **kw)
+
+
+def classifier_names(module) -> tuple[str, ...]:
+    """The name prefixes of a timm model's classifier tensors (``default_cfg['classifier']``: 'fc',
+    'classifier', 'head.fc', ...), each ending in '.'."""
+    cls = (getattr(module, "default_cfg", None) or {}).get("classifier") or ()
+    return tuple(f"{c}." for c in ((cls,) if isinstance(cls, str) else cls))
 
 
 def load_fresh(name: str, seed: int = 0):
