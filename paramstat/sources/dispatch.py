@@ -190,7 +190,7 @@ def _load_with_model(source, *, model: str, checkpoint, fresh, seed, trust_pickl
 
     if not Path(os.path.expanduser(str(weights))).exists() and not is_repo_id(str(weights)):
         raise ParamstatError("file not found", path=str(weights), hint="check the --checkpoint path")
-    def with_roles(num_classes=None):
+    def with_roles(num_classes=None, hash=True):
         arch = timm_source.build_module(model, meta=True, num_classes=num_classes)
         ents = module_entries(arch)
         shapes = {n: tuple(t.shape) for n, t, _k, _i in ents}
@@ -198,14 +198,16 @@ def _load_with_model(source, *, model: str, checkpoint, fresh, seed, trust_pickl
         prov = {"arch": model, "roles_from": f"timm architecture {model}"}
         prov.update(timm_source.versions())
         ck = _load_path_or_name(str(weights), fresh=False, seed=seed, trust_pickle=trust_pickle, roles=roles,
-                                order=list(roles), extra_prov=prov)
+                                order=list(roles), extra_prov=prov, hash=hash)
         return arch, ents, shapes, ck
 
     arch, ents, shapes, ck = with_roles()
     classes = _head_classes(ck, shapes, timm_source.classifier_names(arch))
     if classes is not None:           # a fine-tune with another number of classes: roles from that model
         n0 = getattr(arch, "num_classes", None)
-        arch, ents, shapes, ck = with_roles(classes)
+        first = ck.provenance
+        arch, ents, shapes, ck = with_roles(classes, hash=False)    # the same file: hashed once, above
+        ck.provenance.update({k: first[k] for k in ("sha256", "shards") if k in first})
         ck.provenance["num_classes"] = classes
         ck.warnings.append(f"the classifier has {classes} outputs ({model} has {n0}): roles from "
                            f"{model}(num_classes={classes})")

@@ -55,3 +55,21 @@ def test_foreign_names_finetune_is_aligned_by_position_and_mixed(tmp_path, effne
     fc = {t.name: t for t in res.tensors}["_fc.weight"]
     assert fc.role == "linear" and fc.verdict == "untrained"
     assert res.verdict == "mixed" and "_fc.weight" in res.untrained
+
+
+@pytest.mark.slow
+def test_head_rebuild_hashes_the_file_once(tmp_path, monkeypatch):
+    import hashlib
+
+    import timm
+
+    from paramstat.sources import build
+
+    p = tmp_path / "r18_10.pt"
+    torch.save(timm.create_model("resnet18", pretrained=False, num_classes=10).state_dict(), p)
+    calls = []
+    real = build.sha256_file
+    monkeypatch.setattr(build, "sha256_file", lambda path, *a, **k: calls.append(path) or real(path, *a, **k))
+    ck = paramstat.load(None, model="resnet18", checkpoint=str(p))
+    assert ck.provenance["num_classes"] == 10 and len(calls) == 1
+    assert ck.provenance["sha256"] == hashlib.sha256(p.read_bytes()).hexdigest()
