@@ -69,23 +69,6 @@ def checkpoint_sha256(prov: dict) -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=8)
-def _source_sha256(source: str, size: int, mtime_ns: int) -> str | None:
-    from ..sources import load
-
-    return checkpoint_sha256(load(source).provenance)
-
-
-def source_sha256(source: str) -> str | None:
-    """checkpoint_sha256 of what ``source`` loads as (the value scan rows hold), cached per worker and
-    file version: a zoo compare hashes its base once per worker, not once per task."""
-    try:
-        st = os.stat(os.path.expanduser(source))
-        return _source_sha256(source, st.st_size, st.st_mtime_ns)
-    except OSError:                                  # a name (timm, Hub, pypi:): nothing to stat
-        return _source_sha256(source, -1, -1)
-
-
 def _num(x):
     try:
         return None if x is None else float(x)
@@ -178,14 +161,18 @@ def scan_task(source: str) -> dict:
 @functools.lru_cache(maxsize=2)
 def _open(path: str, size: int, mtime_ns: int):
     """The lazily read Checkpoint, cached per worker process (one header parse and one hash per worker and
-    file version, not one per slice)."""
+    file version, not one per slice or per compare task)."""
     from ..sources import load
 
     return load(path)
 
 
 def _open_checked(path: str):
-    st = os.stat(path)
+    """_open keyed by the file's size and mtime (a name, nothing to stat: by the name alone)."""
+    try:
+        st = os.stat(os.path.expanduser(path))
+    except OSError:
+        return _open(path, -1, -1)
     return _open(path, st.st_size, st.st_mtime_ns)
 
 
@@ -232,6 +219,12 @@ def judge_split(tensors: list) -> tuple[str, float, list[str]]:
 
 
 # ------------------------------------------------------------------------------------------ compare
+def source_sha256(source: str) -> str | None:
+    """checkpoint_sha256 of what ``source`` loads as (the value scan rows hold), from the per-worker cache of
+    opened checkpoints (_open): a zoo compare hashes its base once per worker, not once per task."""
+    return checkpoint_sha256(_open_checked(source).provenance)
+
+
 def compare_task(base: str, source: str) -> dict:
     """Compare ``source`` with ``base`` on this worker: a ``comparisons`` row."""
     t0 = time.perf_counter()
