@@ -15,6 +15,7 @@ DOC = ROOT / "docs" / "LAB.md"
 IMG = ROOT / "docs" / "img"
 RESULTS = ROOT / "zoo" / "lab"
 sys.path.insert(0, str(ROOT))
+from paramstat.report.png import pyplot, save_png  # noqa: E402,F401 - pyplot: the repro scripts' import
 
 
 def machine_line() -> str:
@@ -53,17 +54,8 @@ def load_json(name: str):
     return json.loads(p.read_text()) if p.exists() else None
 
 
-def pyplot():
-    """matplotlib.pyplot on the Agg backend (paramstat.report.png, the package's one drawing helper)."""
-    from paramstat.report.png import pyplot as _pyplot
-
-    return _pyplot()
-
-
 def savefig(fig, name: str) -> Path:
     """docs/img/NAME, written atomically over the previous figure (paramstat.report.png.save_png)."""
-    from paramstat.report.png import save_png
-
     IMG.mkdir(parents=True, exist_ok=True)
     return save_png(fig, IMG / name, force=True)
 
@@ -91,8 +83,6 @@ def plot_mean_curves(runs, inits, xlabel: str, ylabel: str, title: str, hlines=(
 def main_or_report(main, report, name: str, key: str) -> None:
     """A repro script's entry point: with --report redraw from RESULTS/NAME.json (report(config, d[key])),
     otherwise run main()."""
-    import sys
-
     if "--report" in sys.argv:
         d = load_json(name)
         if d is None:
