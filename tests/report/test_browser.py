@@ -21,6 +21,12 @@ def open_page(drv, path):
     drv.get_log("performance")
     url = path.resolve().as_uri()
     drv.get(url)
+    # get() returns at the load event; on a loaded machine readyState was seen still 'loading' right after
+    # it (CI, 2026-12-03), so wait for 'complete' (10 s at most) before any assertion reads the page
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(drv, 10, poll_frequency=0.05).until(
+        lambda d: d.execute_script("return document.readyState") == "complete")
     assert drv.execute_script("return document.readyState") == "complete"
     return url
 
