@@ -71,6 +71,11 @@ def add_load_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", metavar="FILE", default=None, help="weights file for --model")
     p.add_argument("--trust-pickle", action="store_true",
                    help="allow pickles that need arbitrary code (runs code from the file: only for files you trust)")
+    add_bound_options(p)
+
+
+def add_bound_options(p: argparse.ArgumentParser) -> None:
+    """--max-tensor-bytes and --allow-external: the bounds on hostile files every reading command takes."""
     p.add_argument("--max-tensor-bytes", metavar="SIZE", default="auto", type=_max_tensor_bytes,
                    help="refuse any tensor, archive member or HDF5 dataset declaring more bytes than this "
                         "(e.g. 16G; default 8G or a quarter of the RAM, whichever is less)")

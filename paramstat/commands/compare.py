@@ -13,6 +13,7 @@ DESCRIPTION = (
 
 def add_arguments(p) -> None:
     from ..formats import SOURCE_HELP
+    from ._common import add_bound_options
 
     p.add_argument("a", metavar="A", help="reference checkpoint: " + SOURCE_HELP)
     p.add_argument("b", metavar="B", help="checkpoint compared with A")
@@ -27,6 +28,7 @@ def add_arguments(p) -> None:
                    help="match tensors by name only: never pair left-over tensors by position and shape")
     p.add_argument("--trust-pickle", action="store_true",
                    help="allow pickles that need arbitrary code (runs code from the file: only files you trust)")
+    add_bound_options(p)
     p.add_argument("--json", metavar="PATH", default=None,
                    help="write the full result as JSON ('-' = stdout, and nothing else is printed there)")
     p.add_argument("--plots", metavar="DIR", default=None,

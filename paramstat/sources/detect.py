@@ -13,6 +13,8 @@ import struct
 import zipfile
 from pathlib import Path
 
+from .h5guard import H5_ERRORS
+
 
 def _head(p: Path, n: int = 16) -> bytes:
     with open(p, "rb") as f:
@@ -80,7 +82,7 @@ def is_keras_h5(path) -> bool:
     try:
         with h5py.File(str(path), "r") as f:
             return keras_h5_layout(f) is not None
-    except OSError:
+    except H5_ERRORS:  # corrupt: the HDF5 reader says so
         return False
 
 

@@ -352,7 +352,7 @@ def layer_type(rec, by_name: dict) -> str:
     """The seed's Table 3 'layer type' of a tensor: 'Conv weight', 'FC bias', 'BN weight', 'PReLU slope' ..."""
     if rec.role in ROLE_TYPE:
         return ROLE_TYPE[rec.role]
-    names = set(by_name)
+    names = by_name   # a dict: membership in O(1), never copied per tensor (a set per call was O(n^2))
     prefix, _, lf = rec.name.rpartition(".")
     if rec.role == "norm_weight":
         if (rec.module_type or "").lower() == "prelu" or "prelu" in rec.name.lower():

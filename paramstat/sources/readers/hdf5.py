@@ -13,6 +13,7 @@ from ...formats import H5_EXT
 from ..build import Entry
 from ..confine import check_h5, h5_dataset
 from ..detect import is_hdf5, is_keras_h5
+from ..h5guard import corrupt_guard
 from ..limits import current
 from ..registry import register_reader
 
@@ -49,7 +50,7 @@ def load_h5(path: str | Path):
 
     p = str(path)
     found: list[tuple[int, str, dict]] = []
-    with _open(p) as f:
+    with _open(p) as f, corrupt_guard(p, "HDF5 file", HINT):
         check_h5(f, p)
         ours = f.attrs.get("paramstat_format") == "paramstat-h5"
         prov = {}
@@ -69,10 +70,7 @@ def load_h5(path: str | Path):
             attrs = {k: obj.attrs[k] for k in obj.attrs}
             found.append((len(found), name, attrs))
 
-        try:
-            f.visititems(visit)
-        except (OSError, RuntimeError, KeyError) as e:
-            raise ParamstatError(f"corrupt HDF5 file ({str(e)[:120]})", path=p, hint=HINT) from e
+        f.visititems(visit)
         shapes = {}
         dtypes = {}
         for _, name, _a in found:

@@ -44,6 +44,7 @@ from ....formats import KERAS_EXT
 from ...build import Entry, build
 from ...confine import check_h5, h5_dataset
 from ...detect import has_list_attr, is_keras_zip, keras_h5_layout
+from ...h5guard import corrupt_guard
 from ...limits import check_bytes, current
 from ...registry import register_reader
 from ...roles import RoleInfo
@@ -261,7 +262,7 @@ def load_keras(path, *, source: str, provenance: dict | None = None, warnings: l
     entries: list[Entry] = []
     infos: list[RoleInfo] = []
     transposed = 0
-    with src.open() as f:
+    with src.open() as f, corrupt_guard(p, "Keras HDF5 file", HINT):
         check_h5(f, p)
         layout = keras_h5_layout(f)
         if layout is None:
@@ -284,10 +285,7 @@ def load_keras(path, *, source: str, provenance: dict | None = None, warnings: l
             cfg = config_layers(cfg_json) if cfg_json else {}
         except RecursionError as e:
             raise ParamstatError("Keras config nested too deeply", path=p, hint=HINT) from e
-        try:
-            objs, note = _objects(f, layout, cfg)
-        except (KeyError, OSError, RuntimeError) as e:
-            raise ParamstatError(f"corrupt Keras HDF5 file ({str(e)[:120]})", path=p, hint=HINT) from e
+        objs, note = _objects(f, layout, cfg)
         if note:
             warnings.append(note)
         skipped = []
