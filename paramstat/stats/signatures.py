@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import blas
 from .initlaws import get_law
 from .lawdists import TN2_STD, law_cdf, law_std
 from .sampling import sample_index, subsample
@@ -185,9 +186,7 @@ def orthogonal_distance(w: np.ndarray, seed: int = 0, max_rows: int = 64) -> tup
         a = a[sample_index(m, max_rows, seed=seed, replace=False, sort=True)]
         m = max_rows
     a = a.astype(np.float64)
-    from .spectral import _blas_limit
-
-    with _blas_limit(1):
+    with blas.limit(1):
         g = a @ a.T
     c = float(np.mean(np.diag(g)))
     if c <= 0:

@@ -61,7 +61,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import sampling
+from . import blas, sampling
 from .shapes import as_matrix
 
 TW_T = 4.0
@@ -164,31 +164,10 @@ def mp_threshold(sigma2: float, n: int, m: int, t: float = TW_T) -> float:
     return float(sigma2 * (mu + t * s) / big)
 
 
-_CONTROLLER = None
-
-
-def _blas_limit(n_threads: int | None):
-    """Context limiting BLAS threads (threadpoolctl, when installed). On a shared 2-core machine one
-    BLAS thread was 3-30x faster than two for these sizes (spin-waiting threads under contention)."""
-    global _CONTROLLER
-    import contextlib
-
-    if n_threads is None:
-        return contextlib.nullcontext()
-    try:
-        if _CONTROLLER is None:
-            from threadpoolctl import ThreadpoolController
-
-            _CONTROLLER = ThreadpoolController()
-        return _CONTROLLER.limit(limits=n_threads, user_api="blas")
-    except Exception:
-        return contextlib.nullcontext()
-
-
 def spectral(w2d, seed: int = 0, max_n: int = 2048, max_m: int = 1024,
              blas_threads: int | None = 1) -> Spectral:
     """Singular values, MP fit, spikes and shuffle distance of a weight matrix (see module doc)."""
-    with _blas_limit(blas_threads):
+    with blas.limit(blas_threads):
         return _spectral(w2d, seed, max_n, max_m)
 
 
