@@ -67,20 +67,38 @@ def test_spectrum_of_tall_matrix_equals_cropping_the_transposed_copy(shape):
     assert (a.shuffle_distance, a.top_eig, a.n_spikes) == (b.shuffle_distance, b.top_eig, b.n_spikes)
 
 
+def _safetensors_prefix(tensors):
+    """scripts/bench/_synth.safetensors_prefix (the one writer of a safetensors header for synthetic bf16
+    files), imported from its folder."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "scripts" / "bench" / "_synth.py"
+    spec = importlib.util.spec_from_file_location("_bench_synth", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.safetensors_prefix(tensors)
+
+
 def test_scan_of_safetensors_imports_no_torch_or_timm(tmp_path):
     from safetensors.numpy import save_file
 
     p = tmp_path / "m.safetensors"
     rng = np.random.default_rng(6)
+    bf16 = (rng.standard_normal((48, 64)).astype(np.float32).view(np.uint32) >> 16).astype(np.uint16)
     save_file({"fc.weight": rng.standard_normal((64, 32)).astype(np.float32),
                "fc.bias": rng.standard_normal(64).astype(np.float32)}, str(p))
+    # a bf16 tensor too (the widened read)
+    p2 = tmp_path / "b.safetensors"
+    p2.write_bytes(_safetensors_prefix([("proj.weight", bf16.shape)]) + bf16.tobytes())
     code = ("import sys; from paramstat.cli import main; main(['scan', sys.argv[1], '--no-progress', "
             "'--json', sys.argv[2]]); bad = [m for m in ('torch', 'timm', 'torchvision') if m in sys.modules]; "
             "print('IMPORTED', bad); sys.exit(1 if bad else 0)")
-    r = subprocess.run([sys.executable, "-c", code, str(p), str(tmp_path / "o.json")], capture_output=True,
-                       text=True, timeout=300)
-    assert r.returncode == 0, r.stdout[-500:] + r.stderr[-2000:]
-    assert "IMPORTED []" in r.stdout
+    for i, path in enumerate((p, p2)):
+        r = subprocess.run([sys.executable, "-c", code, str(path), str(tmp_path / f"o{i}.json")], capture_output=True,
+                           text=True, timeout=300)
+        assert r.returncode == 0, r.stdout[-500:] + r.stderr[-2000:]
+        assert "IMPORTED []" in r.stdout
 
 
 @pytest.mark.slow
@@ -137,11 +155,6 @@ def test_peak_rss_with_a_512_mb_tensor(tmp_path):
     """A bf16 checkpoint whose largest tensor is 512 MiB (16384 x 16384) plus three small ones: scan,
     compare (two such files) and extract each stay below 1.5 GB of peak RSS (scan held 1.94 GiB before
     its bf16 reads were widened in place: the bits plus their float32 copy)."""
-    import sys as _sys
-
-    _sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[2] / "scripts" / "bench"))
-    from _synth import safetensors_prefix
-
     shapes = [("model.embed_tokens.weight", (16384, 16384)), ("model.norm.weight", (16384,)),
               ("model.layers.0.self_attn.q_proj.weight", (1024, 1024)), ("lm_head.bias", (16384,))]
     paths = []
@@ -150,7 +163,7 @@ def test_peak_rss_with_a_512_mb_tensor(tmp_path):
         rng = np.random.default_rng(seed)
         pool = ((rng.standard_normal(1 << 22).astype(np.float32) * 0.02).view(np.uint32) >> 16).astype(np.uint16)
         with open(p, "wb") as f:
-            f.write(safetensors_prefix(shapes))
+            f.write(_safetensors_prefix(shapes))
             for _, shp in shapes:
                 n = int(np.prod(shp))
                 for lo in range(0, n, pool.size):
