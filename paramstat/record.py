@@ -48,10 +48,15 @@ class TensorRecord:
     def kernel_size(self) -> tuple[int, ...]:
         return tuple(self.shape[2:]) if self.role in ("conv", "dwconv") else ()
 
-    def read(self) -> np.ndarray:
-        """The stored array (bf16 as raw uint16 bits; see paramstat.dtypes)."""
+    def read(self, widen: bool = False) -> np.ndarray:
+        """The stored array (bf16 as raw uint16 bits; see paramstat.dtypes). ``widen``: a bf16 tensor may
+        come as the upper halves of a float32 array of its values (the same uint16 bits, a strided view:
+        stats.floatpass.high_bits), where the reader can (``reader.widens``): for consumers that need the
+        values, one float32-sized array instead of the bits plus a float32 copy."""
         if self.reader is None:
             raise RuntimeError(f"{self.name}: no reader attached")
+        if widen and self.dtype == "bfloat16" and getattr(self.reader, "widens", False):
+            return self.reader(widen=True)
         return self.reader()
 
     def values(self) -> np.ndarray:

@@ -123,7 +123,8 @@ def histograms(x: np.ndarray, y: np.ndarray, bins: int = 64) -> dict:
 def matrix_view(raw: np.ndarray, dtype: str, shape: tuple[int, ...], max_rows: int, max_cols: int,
                 key: str, seed: int = 0) -> tuple[np.ndarray, tuple[int, int]] | None:
     """The weight as a matrix (conv: (out, in/groups*kh*kw)), restricted to a deterministic random
-    subset of at most max_rows x max_cols (rows/cols chosen without replacement; same for A and B).
+    subset of at most max_rows x max_cols (rows/cols chosen without replacement; same for A and B; what
+    such a crop's spectrum says about the whole matrix: stats.spectral, 'Sketch error bound').
     Returns (float64 matrix, full shape) or None for tensors that are not matrices."""
     if len(shape) < 2 or shape[0] < 2:
         return None

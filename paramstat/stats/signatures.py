@@ -32,10 +32,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import blas
 from .initlaws import get_law
 from .lawdists import TN2_STD, law_cdf, law_std
 from .sampling import sample_index, subsample
 from .shapes import goog_fan_out, torch_fans
+from .streaming import count_not_equal
 
 LECUN_TN_STD = TN2_STD  # std of N(0,1) truncated to (-2, 2)
 
@@ -184,9 +186,7 @@ def orthogonal_distance(w: np.ndarray, seed: int = 0, max_rows: int = 64) -> tup
         a = a[sample_index(m, max_rows, seed=seed, replace=False, sort=True)]
         m = max_rows
     a = a.astype(np.float64)
-    from .spectral import _blas_limit
-
-    with _blas_limit(1):
+    with blas.limit(1):
         g = a @ a.T
     c = float(np.mean(np.diag(g)))
     if c <= 0:
@@ -215,11 +215,11 @@ def init_signatures(x, role: str | None = None, fan_in: int | None = None, fan_o
     i = np.arange(1, xs.size + 1, dtype=np.float64)
     steps = (i / xs.size, (i - 1) / xs.size)
     std = float(np.std(xs))
-    is_const = bool(flat[0] == flat[-1] and np.all(flat == flat[0]))
+    is_const = bool(flat[0] == flat[-1] and count_not_equal(flat, flat[0]) == 0)
     matches: list[SigMatch] = []
     for name, kind, p in candidates(shape, role, fan_in, fan_out, groups, hidden_size):
         if kind == "constant":
-            d = float(np.mean(flat != p["c"]))
+            d = float(count_not_equal(flat, p["c"]) / n)  # = np.mean(flat != c), no whole bool array
             matches.append(SigMatch(name, d, kind, p))
         elif kind == "orthogonal":
             if is_const or len(shape) < 2 or x.ndim < 2:

@@ -95,3 +95,9 @@ def finite_count_min_max(x: np.ndarray, chunk: int = 1 << 22) -> tuple[int, floa
         bad += int(c.size - np.count_nonzero(np.isfinite(c)))
         lo_v, hi_v = min(lo_v, float(c.min())), max(hi_v, float(c.max()))
     return bad, lo_v, hi_v
+
+
+def count_not_equal(x: np.ndarray, c: float, chunk: int = 1 << 22) -> int:
+    """``np.count_nonzero(x != c)`` in chunks (no whole bool array)."""
+    x = np.asarray(x).reshape(-1)
+    return sum(int(np.count_nonzero(x[lo: lo + chunk] != c)) for lo in range(0, int(x.size), chunk))

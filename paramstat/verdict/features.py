@@ -163,7 +163,11 @@ def edge_smear(x: np.ndarray, kurt: float, dtype: str = "float32") -> dict | Non
 def spectrum(w2d: np.ndarray):
     """The spectrum the verdict scores (and scan's plots draw): paramstat.stats.spectral of the matrix,
     oriented rows <= cols and cropped to at most SPECTRAL_MAX_DIM x 4 SPECTRAL_MAX_DIM rows/cols (a seed-0
-    subset, paramstat.stats.sampling.crop); None when a side is < 8."""
+    subset, paramstat.stats.sampling.crop); None when a side is < 8. ``shape`` is the whole (oriented) matrix's,
+    so ``eigs_full`` estimates its spectrum within the bound of stats.spectral's module doc ('Sketch error
+    bound')."""
+    from dataclasses import replace
+
     from ..stats.spectral import spectral
 
     m, n = w2d.shape
@@ -178,7 +182,7 @@ def spectrum(w2d: np.ndarray):
         # the layout crop gives a contiguous matrix (numpy's w[:, cols] is Fortran-ordered), so BLAS sums
         # in the same order and the spectrum is bit for bit the same
         w = np.asfortranarray(w) if ci is not None else np.ascontiguousarray(w)
-    return spectral(w, seed=0)
+    return replace(spectral(w, seed=0), shape=(min(m, n), max(m, n)))
 
 
 def _spectral(w2d: np.ndarray) -> dict | None:

@@ -74,7 +74,7 @@ def scan(source, *, fresh=False, seed=0, model=None, checkpoint=None, trust_pick
 
         for rec in track(ckpt.in_byte_order(), total=len(ckpt), description="scanning", enabled=progress):
             t0 = time.perf_counter()
-            raw = rec.read()
+            raw = rec.read(widen=True)  # bf16: the values' float32 array, its bits a view of it
             clock["read"] += time.perf_counter() - t0
             judge(rec, raw)
             del raw

@@ -96,6 +96,39 @@ def test_values_equal_the_stored_tensor(st_file):
     np.testing.assert_array_equal(a, t["b.weight"])
 
 
+@pytest.mark.parametrize("hash_mode", ["deferred", False])
+def test_widened_bf16_read_equals_the_bits_and_keeps_the_hash(tmp_path, monkeypatch, hash_mode):
+    """read(widen=True) of a bf16 tensor: the same uint16 bits (a view of the float32 values, no second
+    array), the float32 values = dtypes.as_float, the one-pass sha256 unchanged; several 1 MiB chunks (hashed
+    on the worker thread) and a short last one."""
+    from paramstat.dtypes import as_float
+    from paramstat.sources import onepass
+    from paramstat.stats.floatpass import bf16_values, widened_base
+
+    monkeypatch.setattr(onepass, "WIDEN_CHUNK", 1 << 19)
+    rng = np.random.default_rng(3)
+    bits = rng.integers(0, 1 << 16, (1537, 1031), dtype=np.uint32).astype(np.uint16)  # 3.02 chunks, NaN/Inf too
+    t = {"lead.weight": rng.standard_normal((8, 8)).astype(np.float32), "big.weight": bits}
+    p = tmp_path / "w.safetensors"
+    want = _write(p, t, order=["lead.weight", "big.weight"])
+    ck = load(str(p), hash=hash_mode)
+    recs = [ck["lead.weight"], ck["big.weight"]]  # in byte order
+    assert recs[0].read(widen=True).dtype == np.float32  # not bf16: as stored
+    w = recs[1].read(widen=True)
+    assert w.shape == bits.shape and w.dtype == np.uint16
+    np.testing.assert_array_equal(w, bits)
+    base = widened_base(w)
+    assert base is not None and base.nbytes == 2 * bits.nbytes
+    x, bad = bf16_values(w)
+    assert np.shares_memory(x, w)  # no copy
+    ref = as_float(bits, "bfloat16")
+    np.testing.assert_array_equal(x.view(np.uint32), ref.view(np.uint32))
+    assert bad == ref.size - np.count_nonzero(np.isfinite(ref)) > 0
+    assert widened_base(recs[1].read()) is None  # the plain read: the stored bits, contiguous
+    if hash_mode:
+        assert ck.finish_provenance()["sha256"] == want
+
+
 def test_info_no_values_reads_headers_only(st_file, monkeypatch, capsys):
     from paramstat.cli import main
     from paramstat.sources import onepass

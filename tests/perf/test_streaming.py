@@ -67,20 +67,38 @@ def test_spectrum_of_tall_matrix_equals_cropping_the_transposed_copy(shape):
     assert (a.shuffle_distance, a.top_eig, a.n_spikes) == (b.shuffle_distance, b.top_eig, b.n_spikes)
 
 
+def _safetensors_prefix(tensors):
+    """scripts/bench/_synth.safetensors_prefix (the one writer of a safetensors header for synthetic bf16
+    files), imported from its folder."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "scripts" / "bench" / "_synth.py"
+    spec = importlib.util.spec_from_file_location("_bench_synth", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.safetensors_prefix(tensors)
+
+
 def test_scan_of_safetensors_imports_no_torch_or_timm(tmp_path):
     from safetensors.numpy import save_file
 
     p = tmp_path / "m.safetensors"
     rng = np.random.default_rng(6)
+    bf16 = (rng.standard_normal((48, 64)).astype(np.float32).view(np.uint32) >> 16).astype(np.uint16)
     save_file({"fc.weight": rng.standard_normal((64, 32)).astype(np.float32),
                "fc.bias": rng.standard_normal(64).astype(np.float32)}, str(p))
+    # a bf16 tensor too (the widened read)
+    p2 = tmp_path / "b.safetensors"
+    p2.write_bytes(_safetensors_prefix([("proj.weight", bf16.shape)]) + bf16.tobytes())
     code = ("import sys; from paramstat.cli import main; main(['scan', sys.argv[1], '--no-progress', "
             "'--json', sys.argv[2]]); bad = [m for m in ('torch', 'timm', 'torchvision') if m in sys.modules]; "
             "print('IMPORTED', bad); sys.exit(1 if bad else 0)")
-    r = subprocess.run([sys.executable, "-c", code, str(p), str(tmp_path / "o.json")], capture_output=True,
-                       text=True, timeout=300)
-    assert r.returncode == 0, r.stdout[-500:] + r.stderr[-2000:]
-    assert "IMPORTED []" in r.stdout
+    for i, path in enumerate((p, p2)):
+        r = subprocess.run([sys.executable, "-c", code, str(path), str(tmp_path / f"o{i}.json")], capture_output=True,
+                           text=True, timeout=300)
+        assert r.returncode == 0, r.stdout[-500:] + r.stderr[-2000:]
+        assert "IMPORTED []" in r.stdout
 
 
 @pytest.mark.slow
@@ -116,3 +134,46 @@ def test_peak_rss_bounded_by_the_largest_tensor(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     rss_mb = int(r.stdout.split("RSS")[-1]) / 1024
     assert rss_mb < 1500, rss_mb
+
+
+def _vm_hwm_mib_of(args: list[str]) -> tuple[float, str]:
+    """Run ``paramstat ARGS`` in a fresh interpreter; (its peak RSS in MiB, output). The peak is VmHWM of
+    /proc/self/status: the high-water mark of the process' own address space since exec (ru_maxrss of a
+    forked child can start from the parent's RSS)."""
+    code = ("import sys; from paramstat.cli import main\n"
+            "try:\n    main(sys.argv[1:])\nexcept SystemExit as e:\n    rc = e.code\nelse:\n    rc = 0\n"
+            "hwm = [ln for ln in open('/proc/self/status') if ln.startswith('VmHWM')][0].split()[1]\n"
+            "print('HWM', hwm, 'RC', rc)")
+    r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0 and "RC 0" in r.stdout, r.stdout[-1000:] + r.stderr[-2000:]
+    return int(r.stdout.split("HWM")[-1].split()[0]) / 1024, r.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="VmHWM is Linux's")
+def test_peak_rss_with_a_512_mb_tensor(tmp_path):
+    """A bf16 checkpoint whose largest tensor is 512 MiB (16384 x 16384) plus three small ones: scan,
+    compare (two such files) and extract each stay below 1.5 GB of peak RSS (scan held 1.94 GiB before
+    its bf16 reads were widened in place: the bits plus their float32 copy)."""
+    shapes = [("model.embed_tokens.weight", (16384, 16384)), ("model.norm.weight", (16384,)),
+              ("model.layers.0.self_attn.q_proj.weight", (1024, 1024)), ("lm_head.bias", (16384,))]
+    paths = []
+    for seed in (7, 8):
+        p = tmp_path / f"big{seed}.safetensors"
+        rng = np.random.default_rng(seed)
+        pool = ((rng.standard_normal(1 << 22).astype(np.float32) * 0.02).view(np.uint32) >> 16).astype(np.uint16)
+        with open(p, "wb") as f:
+            f.write(_safetensors_prefix(shapes))
+            for _, shp in shapes:
+                n = int(np.prod(shp))
+                for lo in range(0, n, pool.size):
+                    f.write(pool[: min(pool.size, n - lo)].tobytes())
+        paths.append(str(p))
+    limit_mib = 1.5e9 / 2**20
+    scan_mib, out = _vm_hwm_mib_of(["scan", paths[0], "--no-progress", "--json", str(tmp_path / "s.json")])
+    assert scan_mib < limit_mib, scan_mib
+    assert scan_mib > 1024, scan_mib  # the 1 GiB of float32 values: the measurement sees the tensor
+    cmp_mib, _ = _vm_hwm_mib_of(["compare", *paths, "--no-progress", "--json", str(tmp_path / "c.json")])
+    assert cmp_mib < limit_mib, cmp_mib
+    ext_mib, _ = _vm_hwm_mib_of(["extract", paths[0], "-o", str(tmp_path / "x.h5"), "--compression", "none"])
+    assert ext_mib < limit_mib, ext_mib

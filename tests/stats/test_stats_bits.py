@@ -200,3 +200,25 @@ def test_unaligned_slices():
         ro, rt = oracle_counts(u)
         np.testing.assert_array_equal(o, ro)
         np.testing.assert_array_equal(t, rt)
+
+
+def test_bits_of_a_strided_bf16_view_counted_in_chunks_equal_the_contiguous_bits(monkeypatch):
+    """bf16 bits handed over as the upper halves of their float32 values (stats.floatpass.high_bits, a
+    strided view) are counted chunk by chunk without a whole copy: the same ones and transitions (the pair
+    bridging two chunks included) as the contiguous bits."""
+    from paramstat.stats import bits as B
+    from paramstat.stats.floatpass import high_bits, widen_chunk
+
+    monkeypatch.setattr(B, "CHUNK", 1000)
+    raw = np.random.default_rng(11).integers(0, 1 << 16, 10_007, dtype=np.uint32).astype(np.uint16)
+    f32 = np.empty(raw.size, np.uint32)
+    widen_chunk(raw, f32)
+    view = high_bits(f32)
+    assert not view.flags.c_contiguous
+    a, b = B.bit_tests(raw, "bfloat16"), B.bit_tests(view, "bfloat16")
+    np.testing.assert_array_equal(b.ones, a.ones)
+    np.testing.assert_array_equal(b.transitions, a.transitions)
+    # the oracle: numpy bit by bit
+    bitsm = (raw[:, None] >> np.arange(16)) & 1
+    np.testing.assert_array_equal(b.ones, bitsm.sum(0))
+    np.testing.assert_array_equal(b.transitions, (bitsm[1:] != bitsm[:-1]).sum(0))

@@ -79,3 +79,25 @@ def test_edge_cases():
     assert m.n == 2 and m.mean == 2.0
     d = moments(np.arange(10)).to_dict()
     assert isinstance(d["n"], int) and d["mean"] == 4.5
+
+
+def test_moments_dots_run_on_one_blas_thread(monkeypatch):
+    """stats.blas.limit(1) really limits BLAS (threadpoolctl's view), and moments' float64 dots run inside it
+    (two BLAS threads stalled a 32k-value dot 50x on a busy 2-core machine)."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    import importlib
+
+    from paramstat.stats import blas
+
+    M = importlib.import_module("paramstat.stats.moments")  # the module (paramstat.stats.moments is the function)
+
+    with blas.limit(1):
+        libs = [i for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+        assert libs and all(i["num_threads"] == 1 for i in libs)
+    calls = []
+    real = blas.limit
+    monkeypatch.setattr(blas, "limit", lambda n=1: calls.append(n) or real(n))
+    x = np.random.default_rng(5).standard_normal(5000)
+    m = M.moments(x)
+    assert calls == [1]
+    assert m.kurt == pytest.approx(stats.kurtosis(x), rel=1e-9)

@@ -13,6 +13,7 @@ import json
 import math
 import re
 import struct
+import sys
 from pathlib import Path
 
 from ...errors import ParamstatError
@@ -99,11 +100,20 @@ def _reader(path: str, info: dict, data_start: int):
     shape = tuple(int(s) for s in info["shape"])
     begin, _end = (int(x) for x in info["data_offsets"])
     raw = ST_DTYPES[info["dtype"]][2]
+    bf16 = info["dtype"] == "BF16"
 
-    def read():
+    def read(widen: bool = False):
         import numpy as np
 
+        if widen and bf16 and sys.byteorder == "little":
+            from ...stats.floatpass import high_bits
+            from ..onepass import read_widened
+
+            with open(path, "rb") as f:
+                f.seek(data_start + begin)
+                return high_bits(read_widened(f, math.prod(shape))).reshape(shape)
         return np.fromfile(path, dtype=raw, count=math.prod(shape), offset=data_start + begin).reshape(shape)
+    read.widens = True
     return read
 
 
@@ -154,7 +164,7 @@ def entries_from_file(path: str | Path, digest=None) -> tuple[list[Entry], dict]
         if digest is None:
             return _reader(p, info, data_start)
         return digest.reader(data_start + int(info["data_offsets"][0]), math.prod(info["shape"]),
-                             ST_DTYPES[info["dtype"]][2], info["shape"])
+                             ST_DTYPES[info["dtype"]][2], info["shape"], bf16=info["dtype"] == "BF16")
     out = [Entry(k, tuple(int(s) for s in hdr[k]["shape"]), ST_DTYPES[hdr[k]["dtype"]][0],
                  reader(hdr[k])) for k in order]
     return out, meta
