@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..errors import ParamstatError
 from . import limits
+from .h5guard import corrupt_guard
 
 REFUSE_HINT = ("paramstat reads only the file you name; pass --allow-external to follow references that stay "
                "inside the file's folder")
@@ -94,16 +95,12 @@ def check_h5(f, path: str) -> None:
                 problems.append(f"dataset '{name}' is a virtual dataset mapping other files")
         return True if problems else None
 
-    try:
+    with corrupt_guard(path, "HDF5 file", "the file is truncated or corrupt: re-download it"):
         f.visititems_links(link)
         if not problems:
             f.visititems(obj)
-    except (OSError, RuntimeError, KeyError, ValueError) as e:
-        raise ParamstatError(f"corrupt HDF5 file ({type(e).__name__})", path=path,
-                             hint="the file is truncated or corrupt: re-download it") from e
     if problems:
         raise ParamstatError(f"refused: {problems[0]}", path=path, hint=REFUSE_HINT)
-
 
 
 def h5_dataset(f, hpath: str, path: str, allow: bool = False):

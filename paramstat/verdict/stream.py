@@ -85,6 +85,7 @@ def scan(source, *, fresh=False, seed=0, model=None, checkpoint=None, trust_pick
     t0 = time.perf_counter()
     ckpt.finish_provenance()  # sha256 of the one pass: what the reads did not cover (the tail), else nothing
     clock["read"] += time.perf_counter() - t0
+    warnings += nonfinite_warnings(tensors)
     t0 = time.perf_counter()
     verdict, score, untrained = judge_checkpoint(tensors)
     clock["analysis"] += time.perf_counter() - t0
@@ -136,3 +137,21 @@ def _per_bit_z(tv, raw, dtype) -> np.ndarray | None:
     z = np.asarray(bt.runs_z, dtype=float).copy()
     z[np.asarray(bt.constant, dtype=bool)] = np.nan
     return z
+
+
+def nonfinite_warnings(tensors) -> list[str]:
+    """Checkpoint-level warnings for NaN/Inf values: tensors that hold nothing else (a diverged or corrupted
+    checkpoint: the verdict rests on the other tensors) and tensors that hold some."""
+    full = [tv for tv in tensors if tv.numel and (tv.stats or {}).get("nonfinite", 0) >= tv.numel]
+    part = [tv for tv in tensors if tv not in full and (tv.stats or {}).get("nonfinite", 0)]
+
+    def names(tvs):
+        return ", ".join(tv.name for tv in tvs[:5]) + (f" and {len(tvs) - 5} more" if len(tvs) > 5 else "")
+    out = []
+    if full:
+        out.append(f"{len(full)} tensor(s) entirely NaN/Inf ({names(full)}): the checkpoint diverged or is "
+                   "corrupt; the verdict rests on the other tensors")
+    if part:
+        n = sum(tv.stats["nonfinite"] for tv in part)
+        out.append(f"{n:,} NaN/Inf values in {len(part)} tensor(s) ({names(part)}): scored on the finite values")
+    return out

@@ -581,6 +581,8 @@ def _code(root: Path) -> list[Case]:
     write_zip(d / "m.pt", members)
     cases.append(Case("torchscript_payload", "code", str(d / "m.pt"), READ_RUNS,
                       forbid=("add_safe_globals", "safe_globals")))
+    cases.append(Case("torchscript_payload_trusted", "code", str(d / "m.pt"), [["info", "{src}", "--trust-pickle"]],
+                      expect="either", says=("runs any code",)))
     # a Lightning-style .ckpt: zip torch file with the payload in hyper_parameters
     d = _case_dir(root, "lightning_ckpt_payload")
     torch.save({"state_dict": {"model.w": torch.zeros(4, 4)}, "hyper_parameters": {"f": payloads(marker)["exec"]}},
@@ -596,7 +598,7 @@ def _valid(root: Path) -> list[Case]:
     w["fc2.weight"] = np.full((10, 64), np.nan, "float32")
     (d / "w.safetensors").write_bytes(safetensors_bytes(w))
     cases.append(Case("all_nan_weight", "valid", str(d / "w.safetensors"), [["scan", "{src}", "--no-progress"]],
-                      expect="ok", says=("NaN",)))
+                      expect="ok", says=("1 tensor(s) entirely NaN/Inf (fc2.weight)",)))
     d = _case_dir(root, "plain_weights")
     (d / "w.safetensors").write_bytes(safetensors_bytes(weights()))
     cases.append(Case("plain_weights", "valid", str(d / "w.safetensors"), ALL_RUNS, expect="ok"))

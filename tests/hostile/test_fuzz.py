@@ -187,3 +187,14 @@ def test_open_in_child_reports_a_non_paramstat_error(tmp_path, monkeypatch):
         raise TypeError("planted")
     monkeypatch.setattr(safetensors_file, "read_header", boom)
     assert open_in_child(p) == "TypeError: planted"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt,muts", [
+    ("onnx", [("flip", 36, 28)]),            # data_type 29: protobuf's enum Name() raised ValueError
+    ("hdf5", [("insert", 115, 0)]),          # h5py RuntimeError "address of object past end of allocation"
+    ("keras_weights_h5", [("insert", 59, 0)]),   # the same as KeyError, inside the Keras walk
+])
+def test_mutations_that_used_to_escape(fmt, muts, tmp_path):
+    """The fuzzers' first finds, kept as regressions (each was an `internal error` before its fix)."""
+    _fuzz(fmt, tmp_path, muts)

@@ -1,8 +1,9 @@
 """Every hostile input (tests/hostile/generate.py builds them, nothing large is committed) run through the real
 CLI (tests/hostile/runner.py, one process per family): no code ran, nothing outside the input was opened, no
 secret byte reached any output, every refusal is one line with exit 2, no run passed its memory or time
-bound. ``PARAMSTAT_HOSTILE_RECORDS=DIR`` keeps each family's run records (scripts/checks/hostile_survey.py
-counts them for docs/SECURITY.md)."""
+bound (a refusal may follow one-line ``paramstat: warning:`` lines, e.g. --trust-pickle's).
+``PARAMSTAT_HOSTILE_RECORDS=DIR`` keeps each family's run records (scripts/checks/hostile_survey.py counts
+them for docs/SECURITY.md)."""
 from __future__ import annotations
 
 import json
@@ -61,7 +62,7 @@ def problems(case: generate.Case, r: dict, out_path: Path, root: Path) -> list[s
     bad = []
     cmd = r["argv"][0]
     text = r["stdout"] + r["stderr"]
-    lines = [ln for ln in r["stderr"].splitlines() if ln.strip()]
+    lines = [ln for ln in r["stderr"].splitlines() if ln.strip() and not ln.startswith("paramstat: warning: ")]
     rc = r["rc"]
     if not isinstance(rc, int):
         bad.append(f"exception escaped main: {rc}")

@@ -275,3 +275,21 @@ def test_dtype_history_line():
     lines = dtype_history(res)
     assert lines == ["1 float32 tensors have their 13+ lowest fraction bits constant (stored via float16): w1",
                      "2 float32 tensors have their 16+ lowest fraction bits constant (stored via bfloat16): w2, w3"]
+
+
+def test_nan_tensors_give_checkpoint_warnings():
+    """An all-NaN weight is named in a checkpoint-level warning (it used to pass unmentioned); a partly NaN
+    one is counted; a finite checkpoint gets neither."""
+    r = np.random.default_rng(0)
+    a = r.normal(0, 0.05, (64, 32)).astype("float32")
+    b = np.full((10, 64), np.nan, "float32")
+    c = r.normal(0, 0.05, (16, 64)).astype("float32")
+    c[0, :3] = [np.nan, np.inf, -np.inf]
+    recs = [TensorRecord(n, n, "float32", x.shape, "linear", i, fan_in=x.shape[1], fan_out=x.shape[0],
+                         reader=lambda x=x: x)
+            for i, (n, x) in enumerate([("a.weight", a), ("b.weight", b), ("c.weight", c)])]
+    res = stream.scan(Checkpoint("mem", "memory", recs))
+    full, part = res.warnings[-2:]
+    assert full.startswith("1 tensor(s) entirely NaN/Inf (b.weight)")
+    assert part.startswith("3 NaN/Inf values in 1 tensor(s) (c.weight)")
+    assert not any("NaN" in w for w in stream.scan(Checkpoint("mem", "memory", recs[:1])).warnings)

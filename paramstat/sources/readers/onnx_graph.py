@@ -236,7 +236,9 @@ def read_onnx(path: str | Path) -> tuple[list, dict[str, RoleInfo], list[str]]:
             if t.data_type in (6, 7, 9, 2, 3, 4, 5, 12, 13):   # int32/int64/bool/uint8/int8/... : shapes, indices
                 n_int += 1
             else:
-                other_dtype.append(f"{name} ({onnx.TensorProto.DataType.Name(t.data_type)})")
+                known = t.data_type in onnx.TensorProto.DataType.values()   # a corrupt file may say 29
+                kind = onnx.TensorProto.DataType.Name(t.data_type) if known else f"data type {t.data_type}"
+                other_dtype.append(f"{name} ({kind})")
             continue
         info, transform = role.get(name, (None, ""))
         if info is None and numel <= 1:

@@ -112,8 +112,8 @@ def torch_load(path: str | Path, trust_pickle: bool = False, legacy_reader: bool
     if is_zip and is_torchscript(p):
         if not trust_pickle:
             return read_torchscript(p)[0]
-        print(f"paramstat: warning: {p}: loading a TorchScript archive with torch.jit.load (--trust-pickle)",
-              file=sys.stderr)
+        print(f"paramstat: warning: {p}: loading a TorchScript archive with torch.jit.load (--trust-pickle): "
+              "this runs any code the file contains", file=sys.stderr)
         _check_zip_members(p)
         try:
             with _warnings.catch_warnings():
