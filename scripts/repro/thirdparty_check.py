@@ -213,7 +213,8 @@ def markdown(rows: list[dict], seconds: float) -> str:
         "`hyper_parameters`, torch.compile `_orig_mod.`) are checked to give the plain file's verdict, "
         "P(trained), tensor verdicts and bytes; head resets use PyTorch's default nn.Linear/nn.Conv init, seed 0 "
         "(truth `mixed`); full re-inits put every tensor at its PyTorch default (truth `untrained`). "
-        "✗ = verdict differs from the truth.", "",
+        "✗ = not right: the verdict differs from the truth, or a never-trained tensor of >= 256 values "
+        "(`untrained_tensors`) is not named.", "",
         f"Real files: {ok(plain)} of {len(plain)} as expected; wrappers identical to the plain file: "
         f"{sum(not r.get('identical_to_plain') for r in wraps)} of {len(wraps)}; derived variants: "
         f"{ok(derived)} of {len(derived)} as expected. Total {seconds:.0f} s.", "",
