@@ -122,6 +122,7 @@ def main(spec_path: str, results_path: str) -> int:
             f.close()
         rec = dict(state["line"], rc=rc, stdout=texts[0][-20000:], stderr=texts[1][-20000:], seconds=dt,
                    peak_rss=state["peak"], opened=sorted(set(opened)), inotify=sorted(set(watch.drain())),
+                   inotify_ok=watch.ok,
                    execs=list(execs))
         out_f.write(json.dumps(rec) + "\n")
         out_f.flush()

@@ -83,6 +83,8 @@ def problems(case: generate.Case, r: dict, out_path: Path, root: Path) -> list[s
             bad.append(f"output contains {word!r}")
     if out_path.exists() and generate.SECRET[:32] in out_path.read_bytes():
         bad.append("secret bytes copied into the output")
+    if not r.get("inotify_ok"):
+        bad.append("inotify unavailable: opens by C libraries would go unseen")
     if r["opened"] or r["inotify"]:
         bad.append(f"opened outside the input: {r['opened']} {r['inotify']}")
     if r["execs"]:
