@@ -89,6 +89,7 @@ def _expected_bound(w, g, v_col, seeds=SEEDS) -> float:
     return float(np.sqrt(2 * v_col + 2 * (M / COLS) ** 2 * np.mean(v_rows)))
 
 
+@pytest.mark.slow   # ~5 s: exact SVDs of 320x2048 crops
 def test_cropped_spectrum_within_its_bound_of_the_exact_spectrum(whole):
     w, g, lam, v_col = whole
     w32 = w.astype(np.float32)
@@ -133,6 +134,7 @@ def test_the_verdicts_crop_is_the_same_sketch(whole):
         assert spectrum(w32.T).eigs_full == pytest.approx(sp.eigs_full, rel=1e-6)  # tall: the same crop
 
 
+@pytest.mark.slow   # ~5 s: exact SVDs of 320x2048 crops
 def test_wrong_sketches_break_the_bound(whole):
     """The checks can fail: an absent sketch (zeros), the first rows and columns instead of a uniform draw,
     and the uniform crop's eigenvalues without the M/m rescale each break the bound."""
