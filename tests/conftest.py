@@ -35,3 +35,20 @@ def tiny_cnn():
 def tiny_cnn_state_dict():
     """state_dict of the tiny CNN: keys 0.weight, 1.running_mean, 3.weight (depthwise), 8.weight ..."""
     return make_tiny_cnn(0).state_dict()
+
+
+@pytest.fixture(scope="session")
+def load_script():
+    """``load_script('scripts/repro/x.py')``: a script under the repository root imported as a module (the
+    scripts are not a package)."""
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+
+    def load(rel: str):
+        spec = importlib.util.spec_from_file_location(Path(rel).stem, root / rel)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        return mod
+    return load

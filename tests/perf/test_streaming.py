@@ -67,20 +67,13 @@ def test_spectrum_of_tall_matrix_equals_cropping_the_transposed_copy(shape):
     assert (a.shuffle_distance, a.top_eig, a.n_spikes) == (b.shuffle_distance, b.top_eig, b.n_spikes)
 
 
-def _safetensors_prefix(tensors):
-    """scripts/bench/_synth.safetensors_prefix (the one writer of a safetensors header for synthetic bf16
-    files), imported from its folder."""
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[2] / "scripts" / "bench" / "_synth.py"
-    spec = importlib.util.spec_from_file_location("_bench_synth", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.safetensors_prefix(tensors)
+@pytest.fixture(scope="module")
+def synth(load_script):
+    """scripts/bench/_synth.py: the one writer of a safetensors header for synthetic bf16 files."""
+    return load_script("scripts/bench/_synth.py")
 
 
-def test_scan_of_safetensors_imports_no_torch_or_timm(tmp_path):
+def test_scan_of_safetensors_imports_no_torch_or_timm(tmp_path, synth):
     from safetensors.numpy import save_file
 
     p = tmp_path / "m.safetensors"
@@ -90,7 +83,7 @@ def test_scan_of_safetensors_imports_no_torch_or_timm(tmp_path):
                "fc.bias": rng.standard_normal(64).astype(np.float32)}, str(p))
     # a bf16 tensor too (the widened read)
     p2 = tmp_path / "b.safetensors"
-    p2.write_bytes(_safetensors_prefix([("proj.weight", bf16.shape)]) + bf16.tobytes())
+    p2.write_bytes(synth.safetensors_prefix([("proj.weight", bf16.shape)]) + bf16.tobytes())
     code = ("import sys; from paramstat.cli import main; main(['scan', sys.argv[1], '--no-progress', "
             "'--json', sys.argv[2]]); bad = [m for m in ('torch', 'timm', 'torchvision') if m in sys.modules]; "
             "print('IMPORTED', bad); sys.exit(1 if bad else 0)")
@@ -151,7 +144,7 @@ def _vm_hwm_mib_of(args: list[str]) -> tuple[float, str]:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="VmHWM is Linux's")
-def test_peak_rss_with_a_512_mb_tensor(tmp_path):
+def test_peak_rss_with_a_512_mb_tensor(tmp_path, synth):
     """A bf16 checkpoint whose largest tensor is 512 MiB (16384 x 16384) plus three small ones: scan,
     compare (two such files) and extract each stay below 1.5 GB of peak RSS (scan held 1.94 GiB before
     its bf16 reads were widened in place: the bits plus their float32 copy)."""
@@ -163,7 +156,7 @@ def test_peak_rss_with_a_512_mb_tensor(tmp_path):
         rng = np.random.default_rng(seed)
         pool = ((rng.standard_normal(1 << 22).astype(np.float32) * 0.02).view(np.uint32) >> 16).astype(np.uint16)
         with open(p, "wb") as f:
-            f.write(_safetensors_prefix(shapes))
+            f.write(synth.safetensors_prefix(shapes))
             for _, shp in shapes:
                 n = int(np.prod(shp))
                 for lo in range(0, n, pool.size):

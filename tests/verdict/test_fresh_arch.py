@@ -3,7 +3,6 @@ The full run (every library, ~11 min) is the script's; here: its lists, its summ
 the torch.nn part end to end (slow)."""
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -12,11 +11,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def fac():
-    spec = importlib.util.spec_from_file_location("fresh_arch_check", ROOT / "scripts/repro/fresh_arch_check.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def fac(load_script):
+    return load_script("scripts/repro/fresh_arch_check.py")
 
 
 def test_five_libraries_and_at_least_50_architectures(fac):

@@ -27,11 +27,8 @@ def _installed(module: str):
 
 
 @pytest.fixture(scope="module")
-def tpc():
-    spec = importlib.util.spec_from_file_location("thirdparty_check", ROOT / "scripts/repro/thirdparty_check.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def tpc(load_script):
+    return load_script("scripts/repro/thirdparty_check.py")
 
 
 def test_manifest_is_three_times_the_first_corpus_and_well_formed():
