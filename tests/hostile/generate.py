@@ -610,6 +610,18 @@ def _valid(root: Path) -> list[Case]:
     (d / "model.safetensors.index.json").write_text(json.dumps(
         {"weight_map": {"fc1.weight": "a.safetensors", "fc2.weight": "sub/b.safetensors"}}))
     cases.append(Case("hf_folder_inside_index", "valid", str(d), READ_RUNS, expect="ok"))
+    import h5py
+
+    d = _case_dir(root, "h5_external_inside_allowed")   # --allow-external: references inside the folder are read
+    raw = weights()["fc1.weight"]
+    (d / "w.raw").write_bytes(raw.tobytes())
+    with h5py.File(d / "w.h5", "w") as f:
+        f.create_dataset("fc1.weight", raw.shape, "f4", external=[(str(d / "w.raw"), 0, raw.nbytes)])
+        lay = h5py.VirtualLayout(shape=raw.shape, dtype="f4")
+        lay[:] = h5py.VirtualSource(str(d / "w.h5"), "fc1.weight", shape=raw.shape)
+        f.create_virtual_dataset("fc1v.weight", lay)
+    cases.append(Case("h5_external_inside_allowed", "valid", str(d / "w.h5"),
+                      [r + ["--allow-external"] for r in READ_RUNS], expect="ok"))
     d = _case_dir(root, "onnx_external_inside")
     (d / "w.bin").write_bytes(weights()["fc1.weight"].T.copy().tobytes())
     onnx_model([onnx_external("w", "w.bin", (32, 64))], d / "m.onnx")
