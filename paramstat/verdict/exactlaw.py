@@ -1,6 +1,7 @@
 """Exact match of a tensor to a known init law (paramstat.stats.initlaws): the fact the exact-law rule reads.
 
-A law applies when it is registered for the record's role and every value it needs (fan_in, fan_out, the
+A law applies when it is registered for the record's role and its libraries include the file's framework
+when the file names one (:func:`framework_laws`), and every value it needs (fan_in, fan_out, the
 timm grouped fan_out, hidden_size; config values at their library defaults, e.g. initializer_range 0.02)
 is known. The tensor matches a law exactly when
 - every value lies in the law's support (uniform: |x| <= b; truncated normals: inside [a, b]; 2 ulp of the
@@ -85,6 +86,24 @@ def law_context(record) -> dict:
     return {**f, "hidden_size": getattr(record, "hidden_size", None)}
 
 
+def framework_laws(laws: list, framework: str | None) -> list:
+    """The laws a file's framework draws (record.framework, from the file: an ONNX file's producer_name):
+    for 'torch' (torch.onnx.export) every law but the Keras-only ones (openWakeWord's trained timer head,
+    exported from PyTorch, matched Keras' RandomNormal N(0, .05)); for 'keras' only the laws whose registry
+    entry lists Keras among its libraries (paramstat.stats.initlaws); every law when the file does not say (a
+    torch pickle, safetensors, npz may come from any library). Keras files are not given 'keras' (yet): a
+    fresh Keras EfficientNetV2B0 depthwise kernel matches only a torch-listed law, so the restriction moves
+    it to undetermined (docs/VERDICTS.md)."""
+    def libs(law):
+        return {lib.split(".")[0] for lib in law.libraries}
+
+    if framework == "keras":
+        return [(law, p) for law, p in laws if "keras" in libs(law)]
+    if framework == "torch":
+        return [(law, p) for law, p in laws if libs(law) - {"keras"}]
+    return laws
+
+
 def exact_law(record, group: str, x: np.ndarray, xs_sorted: np.ndarray, lo: float, hi: float) -> dict | None:
     """{'law', 'ks_d', 'stat', 'm', 'dist', 'params', 'libraries'} of the best exactly matching law, or None.
     ``x`` all finite values, ``xs_sorted`` the sorted KS subsample, ``lo``/``hi`` min/max of ``x``."""
@@ -102,7 +121,7 @@ def exact_law(record, group: str, x: np.ndarray, xs_sorted: np.ndarray, lo: floa
     found = []
     sd = float(np.std(xs_sorted))
     tol = STD_Z * math.sqrt(1.0 / (2.0 * m))
-    for law, p in laws_for(record.role, **ctx):
+    for law, p in framework_laws(laws_for(record.role, **ctx), getattr(record, "framework", None)):
         if law.dist not in CONTINUOUS or (ctx.get("hidden_size") and law.name.startswith("pytorch_default")):
             continue   # torch's recurrent layers draw from U(+-1/sqrt(hidden_size)), not their fans
         es = law_std(law.dist, p)

@@ -14,7 +14,8 @@ The fitted groups are scored by paramstat.verdict.scoring; the rules decide wher
   random init, and frozen by the libraries that store it (WhisperEncoder's requires_grad_(False)), so its
   values are the same in a fresh and in a trained checkpoint and say nothing about training;
 - the model's untrained-ward evidence from the closest law's std and KS distance is not counted when that
-  law (paramstat.stats.initlaws) is no init of the tensor's role (:func:`discount_misfit`);
+  law (paramstat.stats.initlaws) is no init of the tensor's role, or in a Keras file no Keras law
+  (:func:`discount_misfit`);
 - a tensor whose values follow a known init law exactly (paramstat.verdict.exactlaw: in the law's support
   and Kolmogorov sqrt(m) D < 1.9495, p > 0.001, at the law's exact scale from its role, fans, hidden size or
   library defaults; >= 256 values for a matrix, 64 for a vector, 256 for a norm tensor) is ``untrained``
@@ -81,31 +82,44 @@ def exact_law_fact(feats: Features) -> dict | None:
 SIG_FEATURES = ("sig_scale_logratio", "sig_ks_stat")
 
 
-def role_misfit(role: str, best: str | None) -> str | None:
+def role_misfit(role: str, best: str | None, framework: str | None = None) -> str | None:
     """``best`` when the signature's closest law is registered (paramstat.stats.initlaws) but is no init of
-    a tensor of this role (e.g. kaiming_normal_fan_out, a conv init, for a linear head), else None."""
+    a tensor of this role (e.g. kaiming_normal_fan_out, a conv init, for a linear head), or, in a Keras file,
+    is no Keras law (paramstat.verdict.exactlaw.framework_laws), else None."""
     if not best:
         return None
     from ..stats.initlaws import get_law
+    from .exactlaw import framework_laws
 
     try:
         law = get_law(best)
     except KeyError:
         return None
-    return None if role in law.roles else best
+    if role not in law.roles or not framework_laws([(law, None)], framework):
+        return best
+    return None
 
 
-def discount_misfit(p: float, terms: list, role: str, best: str | None) -> tuple[float, list]:
+def _law_roles(name: str) -> tuple:
+    from ..stats.initlaws import get_law
+
+    return tuple(get_law(name).roles)
+
+
+def discount_misfit(p: float, terms: list, role: str, best: str | None,
+                    framework: str | None = None) -> tuple[float, list]:
     """P without the untrained-ward evidence of the closest law's std / KS when that law does not fit the
-    tensor's role: "std near law X" counts only for laws that could have drawn the tensor."""
-    bad = role_misfit(role, best)
+    tensor's role or its file's framework: "std near law X" counts only for laws that could have drawn the
+    tensor."""
+    bad = role_misfit(role, best, framework)
     if bad is None:
         return p, terms
     neg = sum(e.contribution for e in terms if e.feature in SIG_FEATURES and e.contribution < 0)
     if neg >= 0:
         return p, terms
     logit = math.log(max(p, 1e-12) / max(1 - p, 1e-12)) - neg
-    out = [Evidence(e.feature, e.value, 0.0, f"{e.text} (not counted: {bad} is no init of a {role} tensor)")
+    out = [Evidence(e.feature, e.value, 0.0, f"{e.text} (not counted: {bad} is no init of a {role} tensor"
+                        f"{' in a ' + framework + ' file' if framework and role in _law_roles(bad) else ''})")
            if e.feature in SIG_FEATURES and e.contribution < 0 else e for e in terms]
     return 1.0 / (1.0 + math.exp(-max(min(logit, 50.0), -50.0))), out
 
@@ -194,7 +208,8 @@ def judge_features(record, feats: Features, model: dict | None = None) -> Tensor
     else:
         gm = model["groups"][g]
         p, terms = score_group(gm, feats)
-        p, terms = discount_misfit(p, terms, record.role, (feats.stats.get("signature") or {}).get("best"))
+        p, terms = discount_misfit(p, terms, record.role, (feats.stats.get("signature") or {}).get("best"),
+                                   getattr(record, "framework", None))
         ev += terms
         el = exact_law_fact(feats)
         if el is not None:
