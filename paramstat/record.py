@@ -31,6 +31,8 @@ class TensorRecord:
     groups: int | None = None
     reader: Callable[[], np.ndarray] | None = field(default=None, repr=False, compare=False)
     hidden_size: int | None = None  # recurrent layers (RNN/LSTM/GRU): torch's init U(+-1/sqrt(hidden_size))
+    framework: str | None = None  # whose init laws drew it: 'torch' (ONNX from torch.onnx.export), 'keras';
+    #                               None when the file does not say (paramstat.verdict.exactlaw.framework_laws)
 
     @property
     def numel(self) -> int:

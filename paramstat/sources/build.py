@@ -103,7 +103,7 @@ class ArchitectureRoles(dict):
 def build(entries: list[Entry], *, source: str, format: str, provenance: dict | None = None,
           warnings: list[str] | None = None, roles: dict[str, RoleInfo] | None = None,
           order: list[str] | None = None, path: str | None = None,
-          known: dict[str, RoleInfo] | None = None) -> Checkpoint:
+          known: dict[str, RoleInfo] | None = None, framework: str | None = None) -> Checkpoint:
     """Records in the given entry order (or in ``order``, the architecture's key order, when given).
 
     The one role decision for stored tensors, first that applies wins:
@@ -167,7 +167,7 @@ def build(entries: list[Entry], *, source: str, format: str, provenance: dict | 
             name=names[i], stored_name=e.stored_name, dtype=e.dtype, shape=tuple(int(s) for s in e.shape),
             role=inf.role, depth=depth, module_type=inf.module_type, fan_in=inf.fan_in, fan_out=inf.fan_out,
             groups=inf.groups, reader=guarded_reader(e.reader, e.stored_name, path or source),
-            hidden_size=inf.hidden_size,
+            hidden_size=inf.hidden_size, framework=framework,
         ))
     prov = {"source": source, "format": format}
     prov.update(provenance or {})

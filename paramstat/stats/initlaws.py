@@ -207,9 +207,11 @@ def _constant(c):
 
 # ------------------------------------------------------------------------------------------ torchvision / timm
 
-@register_law("timm_goog_linear", "uniform", libraries=("timm", "torchvision"), roles=("linear",),
+@register_law("timm_goog_linear", "uniform", libraries=("timm", "torchvision", "keras"), roles=("linear",),
               needs=("fan_out",), uses=("timm _init_weight_goog Linear", "torchvision EfficientNet classifier "
-                                        "(uniform +-1/sqrt(out_features))"))
+                                        "(uniform +-1/sqrt(out_features))",
+                                        "keras EfficientNet / EfficientNetV2 DENSE_KERNEL_INITIALIZER "
+                                        "VarianceScaling(1/3, fan_out, uniform)"))
 def _goog_linear(c):
     """U(+-1/sqrt(fan_out))"""
     return {"b": 1 / np.sqrt(c["fan_out"])}
@@ -228,6 +230,15 @@ def _lecun_normal(c):
 def _he_normal_trunc(c):
     """sqrt(2/fan_in)/0.8796 * TN(-2, 2)"""
     return tn2_params(np.sqrt(2 / c["fan_in"]))
+
+
+@register_law("he_normal_trunc_fan_out", "truncnorm", libraries=("keras", "timm"), roles=MATRIX,
+              needs=("fan_out",), uses=("keras EfficientNet / EfficientNetV2 CONV_KERNEL_INITIALIZER "
+                                        "VarianceScaling(2, fan_out, truncated_normal)",
+                                        "timm variance_scaling_(2, fan_out, truncated_normal)"))
+def _he_normal_trunc_fan_out(c):
+    """sqrt(2/fan_out)/0.8796 * TN(-2, 2)"""
+    return tn2_params(np.sqrt(2 / c["fan_out"]))
 
 
 @register_law("glorot_normal_trunc", "truncnorm", libraries=("keras", "timm"), roles=MATRIX,

@@ -319,6 +319,13 @@ def tensor_features(record, raw: np.ndarray) -> Features:
     notes["bit0_freq"] = float(freq[0]) if len(freq) else float("nan")
     notes["bit1_freq"] = float(freq[1]) if len(freq) > 1 else float("nan")
 
+    if x_nd.ndim == 2 and n_nonfinite == 0 and group in ("matrix", "vector"):
+        from ..stats.fixedtables import match_sinusoid  # the fixed-table rule's fact (not a model feature)
+
+        ft = match_sinusoid(x_nd, record.dtype)
+        if ft is not None:
+            notes["fixed_table"] = ft
+
     from .exactlaw import exact_law  # the exact-law rule's fact (not a model feature)
 
     el = exact_law(record, group, x, xs, lo, hi)
@@ -332,6 +339,15 @@ def tensor_features(record, raw: np.ndarray) -> Features:
         w2d = squeezed_matrix(x_nd)
         spec = _spectral(w2d.astype(np.float32, copy=False)) if n_nonfinite == 0 else None
         stats["spectral"] = spec
+        if spec is not None and el is not None and el.get("clamped"):
+            # the exact-law veto reads the spectrum of the law's continuous part: values exactly at a
+            # truncated law's bounds (torch's trunc_normal_ clamp, paramstat.verdict.exactlaw) set to its mean
+            from .exactlaw import at_bounds
+
+            pa = el["params"]
+            w_c = np.array(w2d, dtype=np.float32)
+            w_c[at_bounds(w_c, pa["a"], pa["b"], record.dtype)] = 0.0
+            el["clamped_spectral"] = _spectral(w_c)
         if spec is not None:
             v["spike_frac"] = spec["n_spikes"] / max(spec["rank"], 1)
             v["top_over_edge_log"] = float(np.clip(math.log(max(spec["top_over_edge"], 1e-6)), -3.0, 5.0))

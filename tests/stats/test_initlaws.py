@@ -157,6 +157,14 @@ def d_he_normal_trunc():
             {"fan_in": 400})
 
 
+def d_he_normal_trunc_fan_out():
+    import torch  # noqa: F401
+    from timm.layers import variance_scaling_
+
+    return (_torch_init(variance_scaling_, (300, 400), scale=2.0, mode="fan_out", distribution="truncated_normal"),
+            {"fan_out": 300})
+
+
 def d_glorot_normal_trunc():
     from timm.layers import variance_scaling_
 
@@ -370,7 +378,12 @@ KERAS_TWINS = {"xavier_uniform": ("GlorotUniform", {"fan_in": 400, "fan_out": 30
                "he_normal_trunc": ("HeNormal", {"fan_in": 400}),
                "kaiming_uniform_fan_in": ("HeUniform", {"fan_in": 400}),
                "lecun_normal": ("LecunNormal", {"fan_in": 400}),
-               "lecun_uniform": ("LecunUniform", {"fan_in": 400})}
+               "lecun_uniform": ("LecunUniform", {"fan_in": 400}),
+               # keras.applications EfficientNet / EfficientNetV2 conv and dense kernel initializers
+               "he_normal_trunc_fan_out": ("VarianceScaling", {"fan_out": 300},
+                                           {"scale": 2.0, "mode": "fan_out", "distribution": "truncated_normal"}),
+               "timm_goog_linear": ("VarianceScaling", {"fan_out": 300},
+                                    {"scale": 1.0 / 3.0, "mode": "fan_out", "distribution": "uniform"})}
 
 
 def _check(name, x, ctx):
@@ -406,8 +419,8 @@ def test_law_matches_library_draws(name):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(KERAS_TWINS))
 def test_law_matches_keras_draws(name):
-    cls, ctx = KERAS_TWINS[name]
-    _check(name, _keras(cls, (400, 300)), ctx)   # Keras Dense kernel (in, out)
+    cls, ctx, *kw = KERAS_TWINS[name]
+    _check(name, _keras(cls, (400, 300), **(kw[0] if kw else {})), ctx)   # Keras Dense kernel (in, out)
 
 
 def test_orthogonal_torch_and_distance():

@@ -173,3 +173,81 @@ def test_tail_bound_keeps_fresh_normal_draws():
         torch.nn.init.kaiming_normal_(w, nonlinearity="relu")
         lost += _fact(rec, w.numpy()) is None
     assert lost <= 6
+
+
+# ---- values exactly at a truncated law's bound: torch's trunc_normal_ clamp (paramstat.verdict.exactlaw)
+
+def _clamp_value(std=0.02, a=-2.0, b=2.0):
+    # what torch's trunc_normal_ writes when its uniform_(-1, 1) returns exactly -1: erfinv -> -inf, clamp to a
+    t = torch.tensor([-1.0]).erfinv_().mul_(std * 2 ** 0.5).clamp_(min=a, max=b)
+    return float(t)
+
+
+def _tn_linear(rows, cols, seed, at=()):
+    torch.manual_seed(seed)
+    lin = torch.nn.Linear(cols, rows)
+    torch.nn.init.trunc_normal_(lin.weight, std=0.02)   # timm's ViT / CaiT / CrossViT init, bounds +-2
+    torch.nn.init.zeros_(lin.bias)
+    with torch.no_grad():
+        for i, j in at:
+            lin.weight[i, j] = _clamp_value()
+    return lin
+
+
+def test_clamp_count_follows_the_generator():
+    from paramstat.verdict.exactlaw import clamp_allowed
+
+    assert _clamp_value() == -2.0
+    # P(Poisson(n 2^-24) >= k) >= 0.001
+    assert clamp_allowed(1, 147_456, "float32")        # 0.0088: timm cait fc1
+    assert clamp_allowed(1, 32_768, "float32")         # 0.0020
+    assert not clamp_allowed(1, 8_192, "float32")      # 0.00049
+    assert not clamp_allowed(2, 147_456, "float32")    # 3.9e-5
+    assert clamp_allowed(3, 147_456, "bfloat16")       # a draw or copy at 8 significand bits
+
+
+@pytest.mark.parametrize("rows,cols,seed", [(384, 384, 0), (128, 256, 1)])
+def test_a_value_at_the_trunc_normal_bound_is_part_of_the_law(rows, cols, seed):
+    # one value at exactly -2.0 = 100 stds: a rank-one spike (top eigenvalue ~6x the MP edge) that vetoed the
+    # exact-law rule and scored as training (timm cait_xxs24 / crossvit_tiny, fresh). 128 x 256 = 32,768 values:
+    # the KS subsample holds every value, the clamped one included (std 1.14x the law's without the discount)
+    lin = _tn_linear(rows, cols, seed, at=[(5, 7)])
+    t = _by_name(_scan(lin))["weight"]
+    assert t.verdict == "untrained" and t.score <= 0.02, (t.verdict, t.score, [e.text for e in t.evidence[:3]])
+    assert "trunc_normal_0.02" in _law(t)
+    sp = t.stats["spectral"]
+    assert sp["n_spikes"] > 0          # the raw spectrum still shows the spike: the veto reads the continuous part
+    # wrong inputs: the same outlier a little inside the bound is no clamp artefact, and is vetoed / trained
+    with torch.no_grad():
+        lin.weight[5, 7] = -1.9
+    t2 = _by_name(_scan(lin))["weight"]
+    assert _law(t2) is None and t2.verdict != "untrained"
+
+
+def test_more_values_at_the_bound_than_the_clamp_gives_are_not_discounted():
+    lin = _tn_linear(384, 384, 0, at=[(i, 3 * i) for i in range(8)])   # 8 values at -2.0: P(Poisson(.0088) >= 8) ~ 0
+    t = _by_name(_scan(lin))["weight"]
+    assert _law(t) is None and t.verdict != "untrained"
+
+
+# ---- the spectral veto
+
+def test_a_planted_spike_still_vetoes_the_exact_law():
+    # wrong input: rank-one structure beyond the Tracy-Widom threshold on a matrix whose marginal still
+    # matches N(0, .02) exactly (an outer product of +-1 sign vectors adds +-c to every entry): the law
+    # matches, the veto rejects it
+    from paramstat.record import TensorRecord
+    from paramstat.verdict.features import tensor_features
+    from paramstat.verdict.rules import exact_law_fact
+
+    g = torch.Generator().manual_seed(3)
+    w = torch.empty(64, 64).normal_(0.0, 0.02, generator=g)
+    u = torch.sign(torch.randn(64, 1, generator=g))
+    v = torch.sign(torch.randn(1, 64, generator=g))
+    w = (w * 0.97 + 0.005 * u @ v).numpy()
+    rec = TensorRecord(name="w", stored_name="w", dtype="float32", shape=(64, 64), role="linear", depth=0,
+                       fan_in=64, fan_out=64, reader=lambda: w)
+    f = tensor_features(rec, w)
+    assert f.notes.get("exact_law") is not None          # the marginal is still the law's
+    assert f.stats["spectral"]["n_spikes"] > 0 and f.stats["spectral"]["top_over_edge"] > 1.3
+    assert exact_law_fact(f) is None

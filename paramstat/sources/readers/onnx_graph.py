@@ -193,8 +193,14 @@ def _shape_after(shape: tuple, transform: str) -> tuple:
     return shape
 
 
-def read_onnx(path: str | Path) -> tuple[list, dict[str, RoleInfo], list[str]]:
-    """(Entries in network order, {stored name: RoleInfo} from consuming nodes, warnings)."""
+# ONNX producer_name -> the framework whose init laws drew the weights (paramstat.verdict.exactlaw.framework_laws):
+# torch.onnx.export writes 'pytorch'. (tf2onnx / keras2onnx files are not restricted to Keras' laws: Keras
+# applications draw laws the registry also lists for torch libraries only, see docs/VERDICTS.md.)
+ONNX_PRODUCERS = {"pytorch": "torch"}
+
+
+def read_onnx(path: str | Path) -> tuple[list, dict[str, RoleInfo], list[str], str]:
+    """(Entries in network order, {stored name: RoleInfo} from consuming nodes, warnings, producer_name)."""
     from google.protobuf.message import DecodeError
 
     from ..build import Entry
@@ -262,7 +268,7 @@ def read_onnx(path: str | Path) -> tuple[list, dict[str, RoleInfo], list[str]]:
                         "computation): " + ", ".join(unused[:5]) + (" ..." if len(unused) > 5 else ""))
     if other_dtype:
         warnings.append(f"{len(other_dtype)} tensor(s) of unsupported dtype skipped: " + ", ".join(other_dtype[:5]))
-    return entries, infos, warnings
+    return entries, infos, warnings, str(model.producer_name or "")
 
 
 # element size of the ONNX tensor types whose bytes sit in raw_data (onnx.TensorProto codes)
@@ -333,15 +339,18 @@ def load_checkpoint(path: Path, source: str, *, provenance: dict, warnings: list
     """Checkpoint (format 'onnx'); roles from the consuming nodes unless an architecture's ``roles`` is given."""
     from ..build import build
 
-    entries, infos, w = read_onnx(path)
+    entries, infos, w, producer = read_onnx(path)
     if not entries:
         raise ParamstatError("no float weights in this ONNX model" + (f" ({w[0]})" if w else ""), path=source,
                              hint="the graph holds no float initializers or Constant weights")
     onnx = _import_onnx()
     provenance = dict(provenance)
     provenance["onnx_version"] = onnx.__version__
+    if producer:
+        provenance["onnx_producer"] = producer
     return build(entries, source=source, format="onnx", provenance=provenance, warnings=list(warnings) + w,
-                 roles=roles, order=order, path=source, known=infos)
+                 roles=roles, order=order, path=source, known=infos,
+                 framework=ONNX_PRODUCERS.get(producer.strip().lower()))
 
 
 @register_reader("onnx", extensions=ONNX_EXT)
