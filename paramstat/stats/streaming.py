@@ -101,3 +101,10 @@ def count_not_equal(x: np.ndarray, c: float, chunk: int = 1 << 22) -> int:
     """``np.count_nonzero(x != c)`` in chunks (no whole bool array)."""
     x = np.asarray(x).reshape(-1)
     return sum(int(np.count_nonzero(x[lo: lo + chunk] != c)) for lo in range(0, int(x.size), chunk))
+
+
+def count_where(x: np.ndarray, pred: Callable[[np.ndarray], np.ndarray], chunk: int = 1 << 22) -> int:
+    """``np.count_nonzero(pred(x))`` in chunks of the flat ``x``: the temporaries ``pred`` makes are
+    chunk-sized, never whole-tensor masks."""
+    x = np.asarray(x).reshape(-1)
+    return sum(int(np.count_nonzero(pred(x[lo: lo + chunk]))) for lo in range(0, int(x.size), chunk))

@@ -43,6 +43,8 @@ import math
 
 import numpy as np
 
+from ..stats.streaming import count_where
+
 KOLMOGOROV_CRIT = 1.9495            # P(sqrt(n) D > 1.9495) = 0.001 under the law (Kolmogorov distribution)
 EXACT_MIN_N = {"matrix": 256, "vector": 64, "norm": 256}   # norm: trained 64-value PReLU slopes (facenet ONet) pass N(.1, .1) at 32
 LEAK = 1e-5
@@ -128,7 +130,7 @@ def exact_law(record, group: str, x: np.ndarray, xs_sorted: np.ndarray, lo: floa
         xs_l, sd_l, tol_l, clamped = xs_sorted, sd, tol, 0
         if law.dist == "truncnorm" and (lo <= p["a"] + _ulp(p["a"], record.dtype)
                                         or hi >= p["b"] - _ulp(p["b"], record.dtype)):
-            k = int(np.count_nonzero(at_bounds(x, p["a"], p["b"], record.dtype)))
+            k = count_where(x, lambda c, a=p["a"], b=p["b"]: at_bounds(c, a, b, record.dtype))   # chunked
             if 0 < k and clamp_allowed(k, n, record.dtype):
                 keep = ~at_bounds(xs_sorted, p["a"], p["b"], record.dtype)
                 if not keep.all():
@@ -148,7 +150,7 @@ def exact_law(record, group: str, x: np.ndarray, xs_sorted: np.ndarray, lo: floa
         if math.isfinite(a):
             ta, tb = a - 2 * _ulp(a, record.dtype), b + 2 * _ulp(b, record.dtype)
             if lo < ta or hi > tb:
-                leak = int(np.count_nonzero((x < ta) | (x > tb)))
+                leak = count_where(x, lambda c, ta=ta, tb=tb: (c < ta) | (c > tb))
                 if leak > LEAK * n:
                     continue
         if xs_l is xs_sorted:
