@@ -300,6 +300,7 @@ def test_every_source_help_lists_the_same_formats():
 
 # --------------------------------------------------------------------- 9. --model with nothing matching
 
+@pytest.mark.slow   # 2-4 s: kept out of the fast lane
 def test_model_with_no_matching_tensor_fails(capsys, tmp_path, tiny_st):
     line = one_line_error(capsys, "scan", "--model", "resnet18", tiny_st)
     assert "no tensor matches resnet18" in line and str(tiny_st) in line and "drop --model" in line

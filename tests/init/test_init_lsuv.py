@@ -54,6 +54,7 @@ def test_lsuv_resnet18_every_layer_unit_variance():
     assert torch.count_nonzero(m.layer1[0].bn2.weight) == 0
 
 
+@pytest.mark.slow   # 2-4 s: kept out of the fast lane
 def test_lsuv_vit_qkv_blocks_and_proj():
     timm = pytest.importorskip("timm")
     torch.manual_seed(0)

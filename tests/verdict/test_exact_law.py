@@ -117,6 +117,7 @@ def _digits_linear(steps):
     return net
 
 
+@pytest.mark.slow   # 2-4 s: kept out of the fast lane
 def test_trained_layers_match_no_law():
     net = _digits_linear(300)
     for t in _scan(net).tensors:

@@ -90,6 +90,7 @@ def _check_sha(source: str, mid: str) -> Path:
     return path
 
 
+@pytest.mark.slow   # 2-4 s: kept out of the fast lane
 @_installed("chgnet")
 def test_chgnet_unused_angle_layer_is_named_and_at_torch_default():
     """CHGNet never reads the last angle update: angle_layers.2 stays at nn.Linear's init and `mixed` names it."""
@@ -142,6 +143,7 @@ def test_ppocr_direction_classifier_is_trained():
     assert res.verdict == "trained", (res.verdict, res.untrained)
 
 
+@pytest.mark.slow   # 2-4 s: kept out of the fast lane
 @_installed("rapidocr_onnxruntime")
 def test_ppocr_recogniser_is_trained():
     import paramstat
