@@ -14,8 +14,9 @@ def _fmt_int(x) -> str:
 RICH_ROWS = 2000   # above this many tensors the table is printed as plain columns (rich: ~1 ms a row)
 
 
-def _columns(tensors: list[dict]) -> tuple[str, list[tuple[str, str]], list[list[str]]]:
-    """(title notes, columns as (name, justify), rows of cell strings; the NaN/Inf cell may hold markup).
+def _columns(tensors: list[dict]) -> tuple[str, list[tuple[str, str]], list[list[str]], list[int]]:
+    """(title notes, columns as (name, justify), rows of cell strings (the NaN/Inf cell may hold markup),
+    each column's width without markup).
     Columns that would say the same on every row move to the title: dtype when all tensors share one,
     groups unless some tensor has groups > 1, the non-finite count unless some tensor has one (the title
     says 'all finite' or 'values not read')."""
@@ -45,7 +46,8 @@ def _columns(tensors: list[dict]) -> tuple[str, list[tuple[str, str]], list[list
         row += [_fmt_int(r["numel"])]
         row += ["" if x is None else (f"[bold red]{x:,}[/]" if x else "0")] if show_nf else []
         rows.append(row)
-    return (f" ({', '.join(notes)})" if notes else ""), cols, rows
+    need = [max([len(c)] + [len(_plain(row[i])) for row in rows]) for i, (c, _j) in enumerate(cols)]
+    return (f" ({', '.join(notes)})" if notes else ""), cols, rows, need
 
 
 def _plain(cell: str) -> str:
@@ -57,10 +59,9 @@ def tensor_table(tensors: list[dict], title: str, width: int | None = None) -> T
     wrap; the name and the shape fold (columns: `_columns`). When the rows do not fit in ``width``, the
     space left by the short columns goes 1/3 to the shape (at least 5), the rest to the name (rich alone
     would crop every column evenly once name and shape are equally wide)."""
-    notes, cols, rows = _columns(tensors)
+    notes, cols, rows, need = _columns(tensors)
     t = Table(title=title + notes, box=box.SIMPLE_HEAD, show_edge=False, header_style="bold", pad_edge=False,
               padding=0)
-    need = [max([len(c)] + [len(_plain(row[i])) for row in rows]) for i, (c, _j) in enumerate(cols)]
     fixed = sum(n for (c, _j), n in zip(cols, need) if c not in ("name", "shape")) + len(cols) - 1
     fit = {}
     if width is not None and fixed + need[1] + need[3] > width:
@@ -80,9 +81,8 @@ def tensor_table(tensors: list[dict], title: str, width: int | None = None) -> T
 def tensor_lines(tensors: list[dict], title: str) -> list[str]:
     """The same columns as `tensor_table` as plain text lines (no folding): what `print_info` prints for
     more than RICH_ROWS tensors, in linear time (a 100k-tensor checkpoint in about a second)."""
-    notes, cols, rows = _columns(tensors)
+    notes, cols, rows, need = _columns(tensors)
     rows = [[_plain(c) for c in row] for row in rows]
-    need = [max([len(c)] + [len(row[i]) for row in rows]) for i, (c, _j) in enumerate(cols)]
 
     def line(cells):
         return " ".join(c.rjust(n) if j == "right" else c.ljust(n)

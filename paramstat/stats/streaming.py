@@ -99,8 +99,7 @@ def finite_count_min_max(x: np.ndarray, chunk: int = 1 << 22) -> tuple[int, floa
 
 def count_not_equal(x: np.ndarray, c: float, chunk: int = 1 << 22) -> int:
     """``np.count_nonzero(x != c)`` in chunks (no whole bool array)."""
-    x = np.asarray(x).reshape(-1)
-    return sum(int(np.count_nonzero(x[lo: lo + chunk] != c)) for lo in range(0, int(x.size), chunk))
+    return count_where(x, lambda v: v != c, chunk)
 
 
 def count_where(x: np.ndarray, pred: Callable[[np.ndarray], np.ndarray], chunk: int = 1 << 22) -> int:

@@ -142,8 +142,11 @@ def _per_bit_z(tv, raw, dtype) -> np.ndarray | None:
 def nonfinite_warnings(tensors) -> list[str]:
     """Checkpoint-level warnings for NaN/Inf values: tensors that hold nothing else (a diverged or corrupted
     checkpoint: the verdict rests on the other tensors) and tensors that hold some."""
-    full = [tv for tv in tensors if tv.numel and (tv.stats or {}).get("nonfinite", 0) >= tv.numel]
-    part = [tv for tv in tensors if tv not in full and (tv.stats or {}).get("nonfinite", 0)]
+    full, part = [], []
+    for tv in tensors:
+        k = (tv.stats or {}).get("nonfinite", 0)
+        if k:
+            (full if k >= tv.numel else part).append(tv)
 
     def names(tvs):
         return ", ".join(tv.name for tv in tvs[:5]) + (f" and {len(tvs) - 5} more" if len(tvs) > 5 else "")

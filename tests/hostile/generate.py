@@ -28,7 +28,7 @@ import os
 import pickle
 import struct
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -111,7 +111,6 @@ def forge_zip_size(path: Path, member: str, size: int) -> None:
 
 
 def onnx_model(initializers, path: Path) -> None:
-    import onnx
     from onnx import TensorProto, helper
 
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 32])
@@ -120,7 +119,6 @@ def onnx_model(initializers, path: Path) -> None:
     g = helper.make_graph([node], "g", [x], [y], initializer=list(initializers))
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
     path.write_bytes(m.SerializeToString())
-    del onnx
 
 
 def onnx_external(name: str, location: str, shape=(32, 64), length: int | None = None):
@@ -245,7 +243,7 @@ def _outside(root: Path) -> list[Case]:
                               "metadata.json": "{}", "model.weights.h5": buf.getvalue()})
     cases.append(Case("keras_zip_external_link", "outside", str(d / "m.keras"), READ_RUNS, says=("refused",)))
 
-    def index_case(name, target, secret_target=False):
+    def index_case(name, target):
         d = _case_dir(root, name)
         (d / "model-00001-of-00002.safetensors").write_bytes(safetensors_bytes({"a.weight": weights()["fc1.weight"]}))
         wm = {"a.weight": "model-00001-of-00002.safetensors", "b.weight": target}
@@ -256,7 +254,7 @@ def _outside(root: Path) -> list[Case]:
 
     index_case("index_dotdot", "../../outside/x.safetensors")
     index_case("index_absolute", str(o / "x.safetensors"))
-    index_case("index_absolute_secret", str(secret), secret_target=True)
+    index_case("index_absolute_secret", str(secret))
     d = index_case("index_symlink_out", "model-00002-of-00002.safetensors")
     (d / "model-00002-of-00002.safetensors").symlink_to(o / "x.safetensors")
     # the same index as a Hugging Face folder
@@ -637,13 +635,6 @@ def build(family: str, root: Path) -> list[Case]:
     root = Path(root)
     outside(root)
     return BUILDERS[family](root)
-
-
-@dataclass
-class Spec:
-    """What the runner needs: the cases and the folders to watch."""
-    root: str
-    cases: list[dict] = field(default_factory=list)
 
 
 if __name__ == "__main__":   # python tests/hostile/generate.py FAMILY DIR: build and list a family
